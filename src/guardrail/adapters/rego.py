@@ -1,0 +1,304 @@
+"""The embedded Rego engine (regorus) behind a small interface, with a kill-able worker for time limits.
+
+regorus has no evaluation timeout and an Engine is bound to the thread that made it, so a runaway policy could hang
+the CLI. `EngineWorker` runs the engine in a child process and kills it when a query overruns; `RegoEngine` is the
+in-process engine the worker (and the policy test runner inside it) uses.
+
+Data files under `policies/data/` mount under `data.<file stem>`; `--data FILE` merges at the root, as `opa -d` does.
+Compile errors surface at load: regorus compiles lazily, so loading evaluates a constant to force it.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from guardrail.errors import ConfigError, EngineError, GuardrailError, PolicyError
+
+DEFAULT_TIMEOUT_S = 10.0
+_ERROR_AT = re.compile(r"-->\s*(?P<path>.+?):(?P<line>\d+):(?P<col>\d+)")
+_ERROR_MSG = re.compile(r"^error:\s*(?P<msg>.+)$", re.MULTILINE)
+
+
+class Undefined:
+    """A query with no result (OPA's `undefined`), distinct from `null`/`false`."""
+
+    _instance: Undefined | None = None
+
+    def __new__(cls) -> Undefined:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "undefined"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNDEFINED = Undefined()
+
+
+@dataclass
+class PolicyBundle:
+    """Everything an engine needs, as plain data: it crosses into the worker process and to an OPA server."""
+
+    modules: list[tuple[str, str]] = field(default_factory=list)  # (path as shown to users, source)
+    data: dict[str, Any] = field(default_factory=dict)
+    root: str = ""
+
+    def packages_of_tests(self) -> list[str]:
+        return [path for path, _ in self.modules if path.endswith("_test.rego")]
+
+
+def _merge(into: dict[str, Any], value: dict[str, Any]) -> None:
+    for key, item in value.items():
+        if isinstance(item, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], item)
+        else:
+            into[key] = item
+
+
+def _load_data_file(path: Path) -> Any:
+    from guardrail.adapters.loading import load_yaml
+
+    return load_yaml(path).data
+
+
+def load_bundle(
+    policy_dir: Path,
+    *,
+    include_tests: bool = True,
+    extra_data: Iterable[Path] = (),
+    display_root: Path | None = None,
+) -> PolicyBundle:
+    """Read every `.rego` under policy_dir and the data files under its `data/` folder."""
+    if not policy_dir.exists():
+        raise PolicyError(f"{policy_dir}: policy directory not found", hint="pass --policies DIR")
+    if not policy_dir.is_dir():
+        raise PolicyError(f"{policy_dir}: not a directory")
+    shown = display_root or Path.cwd()
+    bundle = PolicyBundle(root=str(policy_dir))
+    for path in sorted(policy_dir.rglob("*.rego")):
+        if not include_tests and path.name.endswith("_test.rego"):
+            continue
+        try:
+            rel = path.resolve().relative_to(shown.resolve()).as_posix()
+        except ValueError:
+            rel = str(path)
+        try:
+            bundle.modules.append((rel, path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyError(f"{rel}: cannot read: {exc}") from exc
+    if not bundle.modules:
+        raise PolicyError(f"{policy_dir}: no .rego files found")
+    data_dir = policy_dir / "data"
+    if data_dir.is_dir():
+        for path in sorted(data_dir.iterdir()):
+            if path.suffix in (".json", ".yaml", ".yml") and path.is_file():
+                value = _load_data_file(path)
+                _merge(bundle.data, {path.stem: value})
+    for path in extra_data:
+        value = _load_data_file(path)
+        if not isinstance(value, dict):
+            raise ConfigError("a data file must hold an object at its top level", path=str(path), line=1)
+        _merge(bundle.data, value)
+    return bundle
+
+
+def rego_error(exc: BaseException, *, query: str | None = None) -> GuardrailError:
+    """Turn a regorus message into `path:line:col: message`; compile-time problems are input errors."""
+    text = str(exc)
+    at, msg = _ERROR_AT.search(text), _ERROR_MSG.search(text)
+    message = msg.group("msg").strip() if msg else text.strip().splitlines()[-1] if text.strip() else repr(exc)
+    where = f"{at['path']}:{at['line']}:{at['col']}: " if at else ""
+    compile_like = any(
+        marker in message
+        for marker in ("unsafe", "expecting", "unexpected", "conflicts with", "undefined", "invalid", "not a valid")
+    )
+    if at and compile_like:
+        return PolicyError(f"{where}{message}")
+    suffix = f" (while evaluating {query})" if query else ""
+    return EngineError(f"{where}{message}{suffix}")
+
+
+class RegoEngine:
+    """regorus in this process and this thread. Use `EngineWorker` when a time limit matters."""
+
+    def __init__(self, bundle: PolicyBundle, *, coverage: bool = False) -> None:
+        import regorus
+
+        self.bundle = bundle
+        self._engine = regorus.Engine()
+        for path, source in bundle.modules:
+            try:
+                self._engine.add_policy(path, source)
+            except Exception as exc:  # regorus raises RuntimeError with a located message
+                raise rego_error(exc) from None
+        if bundle.data:
+            self._engine.add_data_json(json.dumps(bundle.data))
+        if coverage:
+            self._engine.set_enable_coverage(True)
+        self._engine.set_gather_prints(True)
+        try:
+            self._engine.eval_query_as_json("true")  # forces compilation: errors surface now, not mid-run
+        except Exception as exc:
+            raise rego_error(exc) from None
+
+    def packages(self) -> list[str]:
+        return list(self._engine.get_packages())
+
+    def ast(self) -> list[dict[str, Any]]:
+        return json.loads(self._engine.get_ast_as_json())  # type: ignore[no-any-return]
+
+    def query(self, query: str, input: Any = None) -> Any:
+        """The value of a single-expression query, or UNDEFINED."""
+        if input is not None:
+            self._engine.set_input_json(json.dumps(input))
+        try:
+            raw = json.loads(self._engine.eval_query_as_json(query))
+        except Exception as exc:
+            raise rego_error(exc, query=query) from None
+        results = raw.get("result") or []
+        if not results:
+            return UNDEFINED
+        expressions = results[0].get("expressions") or []
+        return expressions[0]["value"] if expressions else UNDEFINED
+
+    def coverage(self) -> dict[str, Any]:
+        return json.loads(self._engine.get_coverage_report_as_json())  # type: ignore[no-any-return]
+
+    def take_prints(self) -> list[str]:
+        return list(self._engine.take_prints())
+
+
+# --- the worker process -------------------------------------------------------------------------------------------
+
+Op = Callable[[RegoEngine], Any]
+
+
+def _serve(conn: Connection, bundle: PolicyBundle, coverage: bool) -> None:
+    os.environ["RUST_BACKTRACE"] = "0"
+    try:
+        engine = RegoEngine(bundle, coverage=coverage)
+    except GuardrailError as exc:
+        conn.send(("error", exc))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if request is None:
+            return
+        op, args = request
+        try:
+            conn.send(("ok", getattr(engine, op)(*args)))
+        except GuardrailError as exc:
+            conn.send(("error", exc))
+        except Exception as exc:  # a bug in an op must not kill the worker silently
+            conn.send(("error", EngineError(f"policy engine failed: {exc}")))
+
+
+class EngineWorker:
+    """A RegoEngine in a child process: every call has a time limit, and an overrun kills the child.
+
+    The worker restarts on the next call after a kill, so one runaway query does not poison a long run.
+    """
+
+    def __init__(self, bundle: PolicyBundle, *, timeout_s: float = DEFAULT_TIMEOUT_S, coverage: bool = False) -> None:
+        self.bundle, self.timeout_s, self.coverage = bundle, timeout_s, coverage
+        self._proc: Any = None
+        self._conn: Connection | None = None
+        self._start()
+
+    def _start(self) -> None:
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        ctx = mp.get_context(method)
+        parent, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child, self.bundle, self.coverage), daemon=True)
+        self._proc.start()
+        child.close()
+        self._conn = parent
+        status, value = self._receive("loading policies", max(self.timeout_s, 30.0))
+        if status == "error":
+            self.close()
+            raise value
+
+    def _receive(self, what: str, timeout_s: float) -> tuple[str, Any]:
+        assert self._conn is not None
+        deadline = time.monotonic() + timeout_s
+        while not self._conn.poll(0.05):
+            if not self._proc.is_alive():
+                self.close()
+                raise EngineError(f"policy engine crashed while {what}")
+            if time.monotonic() > deadline:
+                self.close()
+                raise EngineError(
+                    f"policy evaluation exceeded {timeout_s:g}s while {what}",
+                    hint="a policy may loop over a huge range; raise --policy-timeout if the policy is just slow",
+                )
+        try:
+            return self._conn.recv()  # type: ignore[no-any-return]
+        except EOFError:
+            self.close()
+            raise EngineError(f"policy engine crashed while {what}") from None
+
+    def _call(self, op: str, *args: Any, what: str) -> Any:
+        if self._conn is None:
+            self._start()
+        assert self._conn is not None
+        self._conn.send((op, args))
+        status, value = self._receive(what, self.timeout_s)
+        if status == "error":
+            raise value
+        return value
+
+    def query(self, query: str, input: Any = None) -> Any:
+        return self._call("query", query, input, what=f"evaluating {query}")
+
+    def packages(self) -> list[str]:
+        return self._call("packages", what="listing packages")  # type: ignore[no-any-return]
+
+    def ast(self) -> list[dict[str, Any]]:
+        return self._call("ast", what="reading the policy AST")  # type: ignore[no-any-return]
+
+    def coverage_report(self) -> dict[str, Any]:
+        return self._call("coverage", what="collecting coverage")  # type: ignore[no-any-return]
+
+    def take_prints(self) -> list[str]:
+        return self._call("take_prints", what="collecting prints")  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+            self._conn.close()
+            self._conn = None
+        if self._proc is not None:
+            self._proc.join(0.2)
+            if self._proc.is_alive():
+                self._proc.kill()
+                self._proc.join(1)
+            self._proc = None
+
+    def __enter__(self) -> EngineWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["DEFAULT_TIMEOUT_S", "UNDEFINED", "EngineWorker", "PolicyBundle", "RegoEngine", "Undefined", "load_bundle"]

@@ -1,0 +1,71 @@
+"""Records for one model call: what is asked, what came back, and how it failed.
+
+Provider failures are data (CallError), not exceptions: a run keeps going and records an ERROR row, and the cache can
+refuse to store them (promptfoo's lesson).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ErrorKind = Literal["timeout", "rate_limit", "server", "auth", "bad_request", "connection", "harness"]
+RETRYABLE: frozenset[str] = frozenset({"timeout", "rate_limit", "server", "connection"})
+
+
+class ToolCall(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class CompletionRequest(BaseModel):
+    """Everything that shapes a response; the cache key is derived from exactly these fields (minus `sim`'s noise)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str  # litellm id: "openai/gpt-4o-mini", "openai/<name>" + api_base, "sim/balanced"
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] = Field(default_factory=list)  # OpenAI tool schemas
+    params: dict[str, Any] = Field(default_factory=dict)  # temperature, max_tokens, api_base, seed...
+    repeat: int = 0  # part of the cache key: repeats must not be served from one cached answer
+    timeout_s: float = 60.0
+    # Simulated models only: the task's answer key and labels, so a profile can plant known error rates.
+    # Never sent to a real provider (the llm adapter drops it for non-sim models).
+    sim: dict[str, Any] | None = None
+
+
+class Completion(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    cached: bool = False
+    attempts: int = 1
+    simulated: bool = False
+
+
+class CallError(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    kind: ErrorKind
+    message: str  # never contains credentials: the adapter scrubs them
+    status: int | None = None
+    attempts: int = 1
+    latency_s: float = 0.0
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE
+
+
+CallResult = Completion | CallError

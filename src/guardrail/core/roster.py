@@ -1,0 +1,97 @@
+"""The roster: which agents exist, which model each runs on, and what each may touch.
+
+Fields that policies judge (owner, budget) are optional here on purpose: a missing owner is a policy finding the
+compliance officer sees with its control, not a parse error. Typos are errors: unknown keys are rejected.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from guardrail.errors import FieldError
+
+Risk = Literal["low", "medium", "high"]
+Tier = Literal["critical", "standard", "low"]
+
+
+class Autonomy(StrEnum):
+    AUTONOMOUS = "autonomous"
+    HUMAN_APPROVAL = "human_approval"
+    LOGGED = "logged"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tool(_Strict):
+    """A tool in the roster's catalog; risk drives approvals, external tools are where data can leave."""
+
+    risk: Risk = "low"
+    writes: bool = False
+    external: bool = False
+    description: str | None = None
+
+
+class DataClass(_Strict):
+    sensitivity: Risk = "low"
+    description: str | None = None
+
+
+class Agent(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=80)
+    office: str | None = None
+    tier: Tier = "standard"
+    model: str = Field(min_length=1, description="a litellm model id, e.g. openai/gpt-4o-mini or sim/balanced")
+    description: str | None = None
+    tools: list[str] = Field(default_factory=list)
+    data_scopes: list[str] = Field(default_factory=list)
+    autonomy: Autonomy = Autonomy.HUMAN_APPROVAL
+    approval_required_for: list[str] = Field(default_factory=list)
+    budget_usd_per_day: float | None = Field(default=None, ge=0)
+    owner: str | None = None
+    suites: list[str] = Field(default_factory=list)
+    params: dict[str, Any] = Field(default_factory=dict, description="model call parameters (api_base, temperature)")
+
+
+class Roster(_Strict):
+    version: Literal[1]
+    organization: str = Field(min_length=1)
+    tools: dict[str, Tool] = Field(default_factory=dict)
+    data_classes: dict[str, DataClass] = Field(default_factory=dict)
+    agents: list[Agent] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Roster:
+        """Names that point nowhere are typos, caught at load with the field that holds them."""
+        seen: set[str] = set()
+        for index, agent in enumerate(self.agents):
+            if agent.name in seen:
+                raise FieldError(("agents", index, "name"), f"duplicate agent name {agent.name!r}")
+            seen.add(agent.name)
+            for key in ("tools", "approval_required_for"):
+                for pos, tool in enumerate(getattr(agent, key)):
+                    if tool not in self.tools:
+                        raise FieldError((("agents", index, key, pos)), f"unknown tool {tool!r}: add it to the tools catalog")
+            for pos, scope in enumerate(agent.data_scopes):
+                if scope not in self.data_classes:
+                    raise FieldError(("agents", index, "data_scopes", pos), f"unknown data class {scope!r}")
+        return self
+
+    def agent(self, name: str) -> Agent | None:
+        return next((a for a in self.agents if a.name == name), None)
+
+    def policy_input(self) -> dict[str, Any]:
+        """The roster as the roster policies see it (`input`)."""
+        return self.model_dump(mode="json")
+
+
+def roster_json_schema() -> dict[str, Any]:
+    """The published JSON Schema (schemas/roster.schema.json is generated from this and checked by a test)."""
+    schema = Roster.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://guardrail.dev/schemas/roster.schema.json"
+    return schema
