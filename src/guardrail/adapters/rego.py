@@ -107,12 +107,17 @@ def load_bundle(
             if path.suffix in (".json", ".yaml", ".yml") and path.is_file():
                 value = _load_data_file(path)
                 _merge(bundle.data, {path.stem: value})
-    for path in extra_data:
+    add_data_files(bundle, extra_data)
+    return bundle
+
+
+def add_data_files(bundle: PolicyBundle, paths: Iterable[Path]) -> None:
+    """Merge data files at the root of `data`, as `opa eval -d FILE` does."""
+    for path in paths:
         value = _load_data_file(path)
         if not isinstance(value, dict):
             raise ConfigError("a data file must hold an object at its top level", path=str(path), line=1)
         _merge(bundle.data, value)
-    return bundle
 
 
 def rego_error(exc: BaseException, *, query: str | None = None) -> GuardrailError:
@@ -181,6 +186,19 @@ class RegoEngine:
         return list(self._engine.take_prints())
 
 
+class PolicyEngine:
+    """What the app layer needs from any engine (embedded worker or OPA server): a structural interface."""
+
+    def query(self, query: str, input: Any = None) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def packages(self) -> list[str]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
 # --- the worker process -------------------------------------------------------------------------------------------
 
 Op = Callable[[RegoEngine], Any]
@@ -210,7 +228,7 @@ def _serve(conn: Connection, bundle: PolicyBundle, coverage: bool) -> None:
             conn.send(("error", EngineError(f"policy engine failed: {exc}")))
 
 
-class EngineWorker:
+class EngineWorker(PolicyEngine):
     """A RegoEngine in a child process: every call has a time limit, and an overrun kills the child.
 
     The worker restarts on the next call after a kill, so one runaway query does not poison a long run.
@@ -301,4 +319,59 @@ class EngineWorker:
         self.close()
 
 
-__all__ = ["DEFAULT_TIMEOUT_S", "UNDEFINED", "EngineWorker", "PolicyBundle", "RegoEngine", "Undefined", "load_bundle"]
+
+
+def compile_errors(bundle: PolicyBundle) -> list[PolicyError]:
+    """Every compile error in a bundle, not just the first.
+
+    regorus stops at the first error, so broken files are set aside one at a time and the rest compiled again.
+    Syntax errors are found file by file at parse time.
+    """
+    import regorus
+
+    errors: list[PolicyError] = []
+    good: list[tuple[str, str]] = []
+    for path, source in bundle.modules:
+        try:
+            regorus.Engine().add_policy(path, source)
+            good.append((path, source))
+        except Exception as exc:
+            errors.append(_as_policy_error(exc))
+    for _ in range(len(good)):
+        engine = regorus.Engine()
+        for path, source in good:
+            engine.add_policy(path, source)
+        if bundle.data:
+            engine.add_data_json(json.dumps(bundle.data))
+        try:
+            engine.eval_query_as_json("true")
+            break
+        except Exception as exc:
+            error = _as_policy_error(exc)
+            errors.append(error)
+            at = _ERROR_AT.search(str(exc))
+            broken = at["path"] if at else None
+            remaining = [m for m in good if m[0] != broken]
+            if broken is None or len(remaining) == len(good):
+                break
+            good = remaining
+    return errors
+
+
+def _as_policy_error(exc: BaseException) -> PolicyError:
+    error = rego_error(exc)
+    return error if isinstance(error, PolicyError) else PolicyError(error.message)
+
+
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "UNDEFINED",
+    "add_data_files",
+    "EngineWorker",
+    "PolicyBundle",
+    "PolicyEngine",
+    "RegoEngine",
+    "Undefined",
+    "compile_errors",
+    "load_bundle",
+]

@@ -24,12 +24,15 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
-    # one line per command module; each module exposes `register(app)`
-    from guardrail.cli import policy, roster
+# Command modules, each exposing `register(app)`. Add a name here when adding a command group.
+COMMAND_MODULES: tuple[str, ...] = ("policy", "roster")
 
-    for module in (policy, roster):
-        module.register(app)
+
+def _register() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"guardrail.cli.{name}").register(app)
 
 
 _register()
@@ -47,7 +50,7 @@ def _root(
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the app, map our errors to the exit-code table."""
     try:
-        app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except GuardrailError as exc:
         if exc.exit_code != ExitCode.FAILED or str(exc):
             label = {ExitCode.FAILED: "failed", ExitCode.BAD_INPUT: "error"}.get(exc.exit_code, "could not finish")
@@ -64,14 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # click usage errors come through here in non-standalone mode
         import click
 
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
-            return int(ExitCode.BAD_INPUT)
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             return int(ExitCode.BAD_INPUT)
         raise
-    return int(ExitCode.OK)
+    return code if isinstance(code, int) else int(ExitCode.OK)
 
 
 def entry() -> None:

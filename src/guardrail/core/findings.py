@@ -121,3 +121,16 @@ def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: date) -
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.agent or "", SEVERITY_ORDER.get(f.severity, 9), f.rule, f.msg))
+
+
+class FindingsDoc(BaseModel):
+    """What every findings outputter renders (roster check, the CI gate): one neutral record, many formats."""
+
+    tool: str = "guardrail"
+    title: str  # "roster check", "gate"
+    subject: str  # the file judged, e.g. the roster path
+    passed: bool
+    findings: list[Finding] = Field(default_factory=list)
+    rules: list[dict[str, object]] = Field(default_factory=list)  # id, title, description, severity, controls
+    subjects: list[str] = Field(default_factory=list)  # e.g. every agent, so passing ones show too
+    notes: list[str] = Field(default_factory=list)  # extra lines for the summary

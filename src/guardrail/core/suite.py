@@ -73,6 +73,7 @@ class Task(_Strict):
     messages: list[dict[str, Any]] = Field(min_length=1)
     tools: list[str] = Field(default_factory=list)
     tool_results: dict[str, Any] = Field(default_factory=dict)
+    approvals: list[str] = Field(default_factory=list)  # tools a human approved in this scenario
     expect: Expect = Field(default_factory=Expect)
     decision: DecisionSpec | None = None
     slice: dict[str, str] = Field(default_factory=dict)

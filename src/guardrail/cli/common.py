@@ -1,0 +1,38 @@
+"""Options and helpers shared by command modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from guardrail.app.project import Project
+from guardrail.errors import ConfigError
+
+
+def policies_dir(value: Path | None) -> Path:
+    return value if value is not None else Project.find().policies
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Write a rendered report to a file, or to stdout."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write: {exc.strerror}", path=str(output), field="--output") from None
+
+
+def choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{value!r} is not one of {', '.join(allowed)}", field=option)
+    return value
+
+
+POLICY_TIMEOUT = typer.Option(
+    10.0, "--policy-timeout", min=0.1, help="Seconds one policy evaluation may take before it is killed."
+)
+OUTPUT = typer.Option(None, "--output", "-o", help="Write the report to this file instead of stdout.")

@@ -1,0 +1,61 @@
+"""`guardrail roster ...`: which agent breaks which rule."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from guardrail.cli.common import OUTPUT, POLICY_TIMEOUT, choice, emit, policies_dir
+from guardrail.errors import Failed
+
+roster_app = typer.Typer(help="Check the agent roster against the roster policies.", no_args_is_help=True)
+
+
+@roster_app.command("check")
+def check(
+    roster: Path = typer.Argument(Path("roster.yaml"), help="The roster file."),
+    policies: Path | None = typer.Option(None, "--policies", "-p", help="Policy directory (default: policies/)."),
+    fmt: str = typer.Option("text", "--format", "-f", help="text | json | junit | sarif | github | markdown"),
+    output: Path | None = OUTPUT,
+    opa_url: str | None = typer.Option(None, "--opa-url", help="Evaluate on this OPA server instead of embedded."),
+    today: str | None = typer.Option(None, "--today", help="Date for waiver expiry (YYYY-MM-DD; default today)."),
+    timeout: float = POLICY_TIMEOUT,
+) -> None:
+    """Evaluate the roster policies; `deny` findings fail (exit 1), `warn` findings are shown."""
+    from guardrail.app.roster_check import check_roster
+    from guardrail.core.findings import FindingsDoc
+    from guardrail.errors import ConfigError
+    from guardrail.report.findings import FORMATS, render
+
+    choice(fmt, FORMATS, "--format")
+    try:
+        on = date.fromisoformat(today) if today else None
+    except ValueError:
+        raise ConfigError(f"{today!r} is not a date (YYYY-MM-DD)", field="--today") from None
+    report = check_roster(roster, policies_dir(policies), today=on, timeout_s=timeout, opa_url=opa_url)
+    doc = FindingsDoc(
+        title="roster check",
+        subject=report.roster,
+        passed=report.passed,
+        findings=report.findings,
+        rules=report.rules,
+        subjects=report.agents,
+    )
+    emit(render(fmt, doc), output)
+    if not report.passed:
+        raise Failed("")
+
+
+@roster_app.command("schema")
+def schema() -> None:
+    """Print the roster's JSON Schema (for editors and CI)."""
+    from guardrail.core.roster import roster_json_schema
+
+    typer.echo(json.dumps(roster_json_schema(), indent=2))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(roster_app, name="roster")

@@ -1,0 +1,92 @@
+"""Render a policy TestReport as text (like `opa test -v` with coverage), JSON or JUnit."""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree as ET
+
+from guardrail.app.policies import TestReport
+from guardrail.errors import ConfigError
+
+FORMATS = ("text", "json", "junit")
+
+
+def render_text(report: TestReport, *, verbose: bool = True) -> str:
+    lines: list[str] = []
+    for outcome in report.outcomes:
+        if verbose or outcome.status != "pass":
+            mark = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}[outcome.status]
+            detail = f" ({outcome.message})" if outcome.message and outcome.status != "pass" else ""
+            lines.append(f"{mark:<5} {outcome.location}: {outcome.package}.{outcome.name}{detail}"
+                         f"  {outcome.duration_ms:.1f}ms")
+            lines.extend(f"        print: {p}" for p in outcome.prints)
+    if report.coverage_enabled:
+        lines.append("")
+        lines.append("coverage:")
+        for item in report.coverage:
+            missing = ""
+            if item.uncovered_lines:
+                missing = "  not covered: " + ",".join(str(n) for n in item.uncovered_lines[:20])
+                missing += " ..." if len(item.uncovered_lines) > 20 else ""
+            lines.append(f"  {item.percent:6.1f}%  {item.path}{missing}")
+        lines.append(f"  {report.total_coverage:6.1f}%  total")
+    passed = sum(o.status == "pass" for o in report.outcomes)
+    failed = sum(o.status == "fail" for o in report.outcomes)
+    errors = sum(o.status == "error" for o in report.outcomes)
+    lines.append("")
+    lines.append(f"{passed} passed, {failed} failed" + (f", {errors} errors" if errors else ""))
+    if report.coverage_too_low:
+        lines.append(f"coverage {report.total_coverage:.1f}% is below --fail-under {report.fail_under:g}%")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(report: TestReport) -> str:
+    payload = report.model_dump(mode="json")
+    payload["summary"] = {
+        "passed": sum(o.status == "pass" for o in report.outcomes),
+        "failed": sum(o.status == "fail" for o in report.outcomes),
+        "errors": sum(o.status == "error" for o in report.outcomes),
+        "coverage": round(report.total_coverage, 2) if report.coverage_enabled else None,
+        "ok": report.ok,
+    }
+    return json.dumps(payload, indent=2) + "\n"
+
+
+def render_junit(report: TestReport) -> str:
+    root = ET.Element("testsuites", name="guardrail policy test")
+    suites: dict[str, ET.Element] = {}
+    for outcome in report.outcomes:
+        suite = suites.get(outcome.package)
+        if suite is None:
+            suite = suites[outcome.package] = ET.SubElement(root, "testsuite", name=outcome.package)
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=outcome.package,
+            name=outcome.name,
+            file=outcome.location.path,
+            line=str(outcome.location.line or 0),
+            time=f"{outcome.duration_ms / 1000:.6f}",
+        )
+        if outcome.status == "fail":
+            ET.SubElement(case, "failure", message=outcome.message or "failed").text = str(outcome.location)
+        elif outcome.status == "error":
+            ET.SubElement(case, "error", message=outcome.message or "error").text = str(outcome.location)
+    for suite in suites.values():
+        cases = suite.findall("testcase")
+        suite.set("tests", str(len(cases)))
+        suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
+        suite.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))
+    root.set("tests", str(len(report.outcomes)))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render(fmt: str, report: TestReport) -> str:
+    if fmt == "text":
+        return render_text(report)
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "junit":
+        return render_junit(report)
+    raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", field="--format")
