@@ -120,12 +120,12 @@ class FieldError(ValueError):
 
 
 __all__ = [
-    "FieldError",
     "ConfigError",
     "CouldNotFinish",
     "EngineError",
     "ExitCode",
     "Failed",
+    "FieldError",
     "GuardrailError",
     "InputError",
     "PolicyError",

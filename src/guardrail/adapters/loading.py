@@ -63,7 +63,10 @@ def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: str) -> None:
             key = key_node.value
             if key in seen:
                 raise ConfigError(
-                    f"duplicate key {key!r}", path=path, line=key_node.start_mark.line + 1, field=format_loc(loc) or None
+                    f"duplicate key {key!r}",
+                    path=path,
+                    line=key_node.start_mark.line + 1,
+                    field=format_loc(loc) or None,
                 )
             seen.add(key)
             _walk(value_node, (*loc, key), lines, path)
@@ -154,4 +157,13 @@ def validate_schema(schema: dict[str, Any], doc: Document) -> None:
         raise doc.error(error.message, tuple(error.absolute_path))
 
 
-__all__ = ["Document", "format_loc", "iter_jsonl", "load_yaml", "parse_yaml", "read_text", "validate", "validate_schema"]
+__all__ = [
+    "Document",
+    "format_loc",
+    "iter_jsonl",
+    "load_yaml",
+    "parse_yaml",
+    "read_text",
+    "validate",
+    "validate_schema",
+]

@@ -10,6 +10,7 @@ Compile errors surface at load: regorus compiles lazily, so loading evaluates a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from guardrail.errors import ConfigError, EngineError, GuardrailError, PolicyError
 
@@ -68,10 +69,21 @@ def _merge(into: dict[str, Any], value: dict[str, Any]) -> None:
             into[key] = item
 
 
+def to_json(value: Any) -> str:
+    """JSON for the engine; YAML dates and datetimes become ISO strings, as they would in a JSON data file."""
+    return json.dumps(value, default=_iso)
+
+
+def _iso(value: Any) -> str:
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _load_data_file(path: Path) -> Any:
     from guardrail.adapters.loading import load_yaml
 
-    return load_yaml(path).data
+    return json.loads(to_json(load_yaml(path).data))
 
 
 def load_bundle(
@@ -150,7 +162,7 @@ class RegoEngine:
             except Exception as exc:  # regorus raises RuntimeError with a located message
                 raise rego_error(exc) from None
         if bundle.data:
-            self._engine.add_data_json(json.dumps(bundle.data))
+            self._engine.add_data_json(to_json(bundle.data))
         if coverage:
             self._engine.set_enable_coverage(True)
         self._engine.set_gather_prints(True)
@@ -163,12 +175,12 @@ class RegoEngine:
         return list(self._engine.get_packages())
 
     def ast(self) -> list[dict[str, Any]]:
-        return json.loads(self._engine.get_ast_as_json())  # type: ignore[no-any-return]
+        return json.loads(self._engine.get_ast_as_json())
 
     def query(self, query: str, input: Any = None) -> Any:
         """The value of a single-expression query, or UNDEFINED."""
         if input is not None:
-            self._engine.set_input_json(json.dumps(input))
+            self._engine.set_input_json(to_json(input))
         try:
             raw = json.loads(self._engine.eval_query_as_json(query))
         except Exception as exc:
@@ -180,23 +192,20 @@ class RegoEngine:
         return expressions[0]["value"] if expressions else UNDEFINED
 
     def coverage(self) -> dict[str, Any]:
-        return json.loads(self._engine.get_coverage_report_as_json())  # type: ignore[no-any-return]
+        return json.loads(self._engine.get_coverage_report_as_json())
 
     def take_prints(self) -> list[str]:
         return list(self._engine.take_prints())
 
 
-class PolicyEngine:
-    """What the app layer needs from any engine (embedded worker or OPA server): a structural interface."""
+class PolicyEngine(Protocol):
+    """What the app layer needs from any engine (embedded worker or OPA server)."""
 
-    def query(self, query: str, input: Any = None) -> Any:  # pragma: no cover - interface
-        raise NotImplementedError
+    def query(self, query: str, input: Any = None) -> Any: ...
 
-    def packages(self) -> list[str]:  # pragma: no cover - interface
-        raise NotImplementedError
+    def packages(self) -> list[str]: ...
 
-    def close(self) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    def close(self) -> None: ...
 
 
 # --- the worker process -------------------------------------------------------------------------------------------
@@ -228,7 +237,7 @@ def _serve(conn: Connection, bundle: PolicyBundle, coverage: bool) -> None:
             conn.send(("error", EngineError(f"policy engine failed: {exc}")))
 
 
-class EngineWorker(PolicyEngine):
+class EngineWorker:
     """A RegoEngine in a child process: every call has a time limit, and an overrun kills the child.
 
     The worker restarts on the next call after a kill, so one runaway query does not poison a long run.
@@ -242,7 +251,7 @@ class EngineWorker(PolicyEngine):
 
     def _start(self) -> None:
         method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        ctx = mp.get_context(method)
+        ctx: Any = mp.get_context(method)
         parent, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(child, self.bundle, self.coverage), daemon=True)
         self._proc.start()
@@ -267,7 +276,7 @@ class EngineWorker(PolicyEngine):
                     hint="a policy may loop over a huge range; raise --policy-timeout if the policy is just slow",
                 )
         try:
-            return self._conn.recv()  # type: ignore[no-any-return]
+            return self._conn.recv()
         except EOFError:
             self.close()
             raise EngineError(f"policy engine crashed while {what}") from None
@@ -286,23 +295,21 @@ class EngineWorker(PolicyEngine):
         return self._call("query", query, input, what=f"evaluating {query}")
 
     def packages(self) -> list[str]:
-        return self._call("packages", what="listing packages")  # type: ignore[no-any-return]
+        return self._call("packages", what="listing packages")
 
     def ast(self) -> list[dict[str, Any]]:
-        return self._call("ast", what="reading the policy AST")  # type: ignore[no-any-return]
+        return self._call("ast", what="reading the policy AST")
 
     def coverage_report(self) -> dict[str, Any]:
-        return self._call("coverage", what="collecting coverage")  # type: ignore[no-any-return]
+        return self._call("coverage", what="collecting coverage")
 
     def take_prints(self) -> list[str]:
-        return self._call("take_prints", what="collecting prints")  # type: ignore[no-any-return]
+        return self._call("take_prints", what="collecting prints")
 
     def close(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._conn.send(None)
-            except (OSError, BrokenPipeError):
-                pass
             self._conn.close()
             self._conn = None
         if self._proc is not None:
@@ -317,8 +324,6 @@ class EngineWorker(PolicyEngine):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
 
 
 def compile_errors(bundle: PolicyBundle) -> list[PolicyError]:
@@ -342,7 +347,7 @@ def compile_errors(bundle: PolicyBundle) -> list[PolicyError]:
         for path, source in good:
             engine.add_policy(path, source)
         if bundle.data:
-            engine.add_data_json(json.dumps(bundle.data))
+            engine.add_data_json(to_json(bundle.data))
         try:
             engine.eval_query_as_json("true")
             break
@@ -366,12 +371,12 @@ def _as_policy_error(exc: BaseException) -> PolicyError:
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "UNDEFINED",
-    "add_data_files",
     "EngineWorker",
     "PolicyBundle",
     "PolicyEngine",
     "RegoEngine",
     "Undefined",
+    "add_data_files",
     "compile_errors",
     "load_bundle",
 ]

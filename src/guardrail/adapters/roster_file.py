@@ -36,7 +36,14 @@ def _check(doc: Document) -> LoadedRoster:
 
 
 def load_roster(path: Path) -> LoadedRoster:
-    return _check(load_yaml(path))
+    """Paths inside the working directory are shown relative to it: that is what CI annotations expect."""
+    try:
+        shown = path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = path
+    doc = load_yaml(path)
+    doc.path = shown.as_posix()
+    return _check(doc)
 
 
 def parse_roster(text: str, path: str) -> LoadedRoster:

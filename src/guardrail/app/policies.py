@@ -20,7 +20,7 @@ from guardrail.adapters.rego import (
     compile_errors,
     load_bundle,
 )
-from guardrail.adapters.rego_meta import RuleMeta, parse_metadata, test_rules
+from guardrail.adapters.rego_meta import RuleMeta, parse_metadata, statement_lines, test_rules
 from guardrail.core.findings import FileCoverage, Location, TestOutcome, coverage_percent
 from guardrail.errors import ConfigError, EngineError, PolicyError
 
@@ -115,13 +115,13 @@ def run_policy_tests(
                     name=head.name,
                     package=head.package,
                     location=Location(path=head.path, line=head.line, col=head.col),
-                    status=status,  # type: ignore[arg-type]
+                    status=status,
                     duration_ms=round(duration, 3),
                     message=message,
                     prints=prints,
                 )
             )
-        files = _coverage(worker.coverage_report()) if worker.coverage else []
+        files = _coverage(worker.coverage_report(), statement_lines(worker.ast())) if worker.coverage else []
     finally:
         worker.close()
     return TestReport(
@@ -133,8 +133,12 @@ def run_policy_tests(
     )
 
 
-def _coverage(report: dict[str, Any]) -> list[FileCoverage]:
+def _coverage(report: dict[str, Any], statements: dict[str, set[int]]) -> list[FileCoverage]:
     out = []
+    seen = {str(item.get("path", "")) for item in report.get("files", [])}
+    for path, lines in statements.items():
+        if path not in seen and not path.endswith("_test.rego"):
+            out.append(FileCoverage(path=path, covered=0, not_covered=len(lines), uncovered_lines=tuple(sorted(lines))))
     for item in report.get("files", []):
         path = str(item.get("path", ""))
         if path.endswith("_test.rego"):

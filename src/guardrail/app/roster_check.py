@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -107,17 +108,32 @@ def _normalise(item: Any, package: str, kind: str, metas: list[RuleMeta], loaded
         msg, agent = str(item), None
         severity = meta.severity if meta else None
         controls = list(meta.controls) if meta else []
+    location = loaded.agent_location(str(agent) if agent is not None else None)
+    field = item.get("field") if isinstance(item, dict) else None
+    if field:
+        line = loaded.doc.line_of(parse_field(field))
+        location = location.model_copy(update={"line": line or location.line})
     return Finding(
         rule=rule,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         msg=msg,
         agent=str(agent) if agent is not None else None,
         severity=severity if severity in ("critical", "high", "medium", "low", "info") else "medium",
         controls=tuple(str(c) for c in controls),
         title=meta.title if meta else None,
         policy=package.removeprefix("data."),
-        location=loaded.agent_location(str(agent) if agent is not None else None),
+        location=location,
     )
+
+
+def parse_field(field: Any) -> tuple[str | int, ...]:
+    """A finding's `field`: a path list (["tools", "payments.refund"]) or `agents[4].params.api_key`."""
+    if isinstance(field, list):
+        return tuple(int(p) if isinstance(p, int) else str(p) for p in field)
+    parts: list[str | int] = []
+    for token in re.findall(r"[^.\[\]]+|\[\d+\]", str(field)):
+        parts.append(int(token[1:-1]) if token.startswith("[") else token)
+    return tuple(parts)
 
 
 _WAIVERS = TypeAdapter(list[Waiver])
@@ -132,7 +148,9 @@ def load_waivers(bundle: PolicyBundle, policies_dir: Path) -> list[Waiver]:
     except ValidationError as exc:
         loc = tuple(exc.errors(include_url=False)[0]["loc"])
         message = exc.errors(include_url=False)[0]["msg"]
-        source = next((p for p in (policies_dir / "data").glob("waivers.*") if p.suffix in (".yaml", ".yml", ".json")), None)
+        source = next(
+            (p for p in (policies_dir / "data").glob("waivers.*") if p.suffix in (".yaml", ".yml", ".json")), None
+        )
         if source is None:
             raise ConfigError(message, field=f"data.waivers{loc}") from None
         doc = load_yaml(source)

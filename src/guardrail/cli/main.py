@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import typer
 
-import guardrail  # noqa: F401  (applies offline defaults before anything else imports)
+import guardrail
 from guardrail.errors import ExitCode, GuardrailError
 
 app = typer.Typer(
@@ -25,7 +25,7 @@ app = typer.Typer(
 
 
 # Command modules, each exposing `register(app)`. Add a name here when adding a command group.
-COMMAND_MODULES: tuple[str, ...] = ("policy", "roster")
+COMMAND_MODULES: tuple[str, ...] = ("policy", "roster", "run", "gate", "report")
 
 
 def _register() -> None:
@@ -38,40 +38,43 @@ def _register() -> None:
 _register()
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
-) -> None:
-    if version:
+def _version(value: bool) -> None:
+    if value:
         typer.echo(f"guardrail {guardrail.__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True, callback=_version
+    ),
+) -> None:
+    """Exit codes: 0 passed, 1 policy or gate failed, 2 bad input, 3 could not finish, 130 interrupted."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the app, map our errors to the exit-code table."""
     try:
-        code = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        code = app(args=list(argv) if argv is not None else None, prog_name="guardrail", standalone_mode=False)
     except GuardrailError as exc:
         if exc.exit_code != ExitCode.FAILED or str(exc):
             label = {ExitCode.FAILED: "failed", ExitCode.BAD_INPUT: "error"}.get(exc.exit_code, "could not finish")
             typer.echo(f"guardrail: {label}: {exc}", err=True)
         return int(exc.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("guardrail: interrupted", err=True)
-        return int(ExitCode.INTERRUPTED)
+    except (KeyboardInterrupt, typer.Abort):
+        code = ExitCode.INTERRUPTED
     except typer.Exit as exc:
-        return int(exc.exit_code)
-    except typer.Abort:
-        typer.echo("guardrail: interrupted", err=True)
-        return int(ExitCode.INTERRUPTED)
-    except Exception as exc:  # click usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        code = exc.exit_code
+    except Exception as exc:
+        # usage errors from typer's bundled click: they know how to show themselves; exit 2 like any bad input
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             return int(ExitCode.BAD_INPUT)
         raise
-    return code if isinstance(code, int) else int(ExitCode.OK)
+    if code == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
+        typer.echo("guardrail: interrupted", err=True)
+    return int(code) if isinstance(code, int) else int(ExitCode.OK)
 
 
 def entry() -> None:

@@ -75,7 +75,9 @@ class Roster(_Strict):
             for key in ("tools", "approval_required_for"):
                 for pos, tool in enumerate(getattr(agent, key)):
                     if tool not in self.tools:
-                        raise FieldError((("agents", index, key, pos)), f"unknown tool {tool!r}: add it to the tools catalog")
+                        raise FieldError(
+                            (("agents", index, key, pos)), f"unknown tool {tool!r}: add it to the tools catalog"
+                        )
             for pos, scope in enumerate(agent.data_scopes):
                 if scope not in self.data_classes:
                     raise FieldError(("agents", index, "data_scopes", pos), f"unknown data class {scope!r}")
@@ -85,8 +87,9 @@ class Roster(_Strict):
         return next((a for a in self.agents if a.name == name), None)
 
     def policy_input(self) -> dict[str, Any]:
-        """The roster as the roster policies see it (`input`)."""
-        return self.model_dump(mode="json")
+        """The roster as the roster policies see it (`input`): unset optional fields are absent, so Rego's
+        `not agent.owner` means what its author expects."""
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 def roster_json_schema() -> dict[str, Any]:

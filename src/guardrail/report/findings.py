@@ -146,8 +146,10 @@ def render_sarif(doc: FindingsDoc) -> str:
             ]
         if f.waiver is not None:
             result["suppressions"] = [
-                {"kind": "external", "justification": f"{f.waiver.reason} (approved by {f.waiver.approver}, "
-                 f"expires {f.waiver.expires})"}
+                {
+                    "kind": "external",
+                    "justification": f"{f.waiver.reason} (approved by {f.waiver.approver}, expires {f.waiver.expires})",
+                }
             ]
         results.append(result)
     sarif = {
@@ -202,7 +204,15 @@ def render_markdown(doc: FindingsDoc) -> str:
         lines += ["| | Subject | Rule | Severity | Finding | Controls | Where |", "|---|---|---|---|---|---|---|"]
         for f in doc.findings:
             icon = {"DENY": "❌", "WARN": "⚠️", "WAIVED": "➖"}[_label(f)]
-            cells = [icon, f.agent or "(roster)", f.rule, f.severity, f.msg, ", ".join(f.controls), str(f.location or "")]
+            cells = [
+                icon,
+                f.agent or "(roster)",
+                f.rule,
+                f.severity,
+                f.msg,
+                ", ".join(f.controls),
+                str(f.location or ""),
+            ]
             lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     lines += ["", *doc.notes]
     return "\n".join(lines).rstrip() + "\n"

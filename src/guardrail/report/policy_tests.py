@@ -17,8 +17,9 @@ def render_text(report: TestReport, *, verbose: bool = True) -> str:
         if verbose or outcome.status != "pass":
             mark = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}[outcome.status]
             detail = f" ({outcome.message})" if outcome.message and outcome.status != "pass" else ""
-            lines.append(f"{mark:<5} {outcome.location}: {outcome.package}.{outcome.name}{detail}"
-                         f"  {outcome.duration_ms:.1f}ms")
+            lines.append(
+                f"{mark:<5} {outcome.location}: {outcome.package}.{outcome.name}{detail}  {outcome.duration_ms:.1f}ms"
+            )
             lines.extend(f"        print: {p}" for p in outcome.prints)
     if report.coverage_enabled:
         lines.append("")

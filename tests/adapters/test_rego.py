@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pickle
+import time
+from pathlib import Path
+
+import pytest
+from tests.support.policies import make_policy_dir
+
+from guardrail.adapters.rego import UNDEFINED, EngineWorker, PolicyBundle, RegoEngine, compile_errors, load_bundle
+from guardrail.adapters.rego_meta import parse_metadata, test_rules
+from guardrail.errors import ConfigError, EngineError, ExitCode, PolicyError
+
+RUNAWAY = "package slow\nimport rego.v1\nn := count([x | some x in numbers.range(1, 400000000)])\n"
+
+
+def test_bundle_mounts_data_files_under_their_stem(tmp_path: Path) -> None:
+    policies = make_policy_dir(tmp_path)
+    (policies / "data" / "catalog.yaml").write_text("tools: {a: {risk: high}}\n")
+    bundle = load_bundle(policies)
+    assert bundle.data == {"catalog": {"tools": {"a": {"risk": "high"}}}}
+    engine = RegoEngine(bundle)
+    assert engine.query("data.catalog.tools.a.risk") == "high"
+    assert engine.query("data.catalog.nothing") is UNDEFINED
+
+
+def test_missing_or_empty_policy_dir_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="not found"):
+        load_bundle(tmp_path / "nope")
+    with pytest.raises(PolicyError, match="no .rego files"):
+        load_bundle(tmp_path)
+
+
+def test_extra_data_must_be_an_object(tmp_path: Path) -> None:
+    policies = make_policy_dir(tmp_path)
+    bad = tmp_path / "d.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="object at its top level"):
+        load_bundle(policies, extra_data=[bad])
+
+
+def test_compile_errors_are_located_and_all_reported() -> None:
+    bundle = PolicyBundle(
+        modules=[
+            ("p/a.rego", "package a\nimport rego.v1\nallow if {\n  x := 1\n  y == 2\n}\n"),
+            ("p/b.rego", "package b\nallow if {"),
+            ("p/c.rego", "package c\nimport rego.v1\nok := true\n"),
+        ]
+    )
+    errors = [str(e) for e in compile_errors(bundle)]
+    assert any(e.startswith("p/b.rego:2:") for e in errors)
+    assert "p/a.rego:5:3: use of undefined variable `y` is unsafe" in errors
+    with pytest.raises(PolicyError, match=r"p/b.rego:2:\d+"):
+        RegoEngine(bundle)
+
+
+def test_runtime_builtin_error_is_engine_error_naming_the_query() -> None:
+    engine = RegoEngine(PolicyBundle(modules=[("x.rego", "package x\nimport rego.v1\nv := 1 / input.d\n")]))
+    with pytest.raises(EngineError) as info:
+        engine.query("data.x.v", {"d": 0})
+    assert "data.x.v" in str(info.value)
+    assert info.value.exit_code == ExitCode.COULD_NOT_FINISH
+
+
+def test_worker_kills_a_runaway_policy_and_recovers() -> None:
+    bundle = PolicyBundle(modules=[("slow.rego", RUNAWAY), ("ok.rego", "package ok\nv := 42\n")])
+    with EngineWorker(bundle, timeout_s=0.5) as worker:
+        started = time.monotonic()
+        with pytest.raises(EngineError, match=r"exceeded 0.5s while evaluating data.slow.n"):
+            worker.query("data.slow.n")
+        assert time.monotonic() - started < 5
+        assert worker.query("data.ok.v") == 42  # a fresh worker serves the next query
+
+
+def test_worker_reports_compile_errors_at_start() -> None:
+    with pytest.raises(PolicyError, match="bad.rego:2"):
+        EngineWorker(PolicyBundle(modules=[("bad.rego", "package bad\nallow if {")]))
+
+
+def test_errors_survive_pickling_across_the_worker_boundary() -> None:
+    error = ConfigError("bad", path="f.yaml", line=3, field="a.b", hint="fix it")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.path, copy.line, copy.field, copy.hint, str(copy)) == ("f.yaml", 3, "a.b", "fix it", str(error))
+
+
+def test_metadata_and_test_discovery(tmp_path: Path) -> None:
+    bundle = load_bundle(make_policy_dir(tmp_path), display_root=tmp_path)
+    metas = {m.id: m for m in parse_metadata(bundle)}
+    assert metas["T-001"].rule == "deny" and metas["T-001"].severity == "high"
+    assert metas["T-001"].controls == ("ISO/IEC 42001 A.3.2",)
+    assert metas["T-001"].path == "policies/roster/owner.rego" and metas["T-001"].line == 12
+    assert metas["T-002"].rule == "warn"
+    tests = test_rules(RegoEngine(bundle).ast())
+    assert [(t.package, t.name) for t in tests] == [
+        ("data.roster.owner_test", "test_missing_owner_denied"),
+        ("data.roster.owner_test", "test_owner_ok"),
+    ]
+    assert tests[0].line == 6
+
+
+def test_invalid_metadata_yaml_is_a_policy_error() -> None:
+    bundle = PolicyBundle(modules=[("m.rego", "package m\n# METADATA\n# title: [unclosed\ndeny contains 1 if true\n")])
+    with pytest.raises(PolicyError, match="m.rego:.*METADATA"):
+        parse_metadata(bundle)

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from tests.support.cli import run_cli
+from tests.support.policies import make_policy_dir
+
+from guardrail.cli import main as cli_main
+
+FAILING_TEST = """package roster.extra_test
+
+import rego.v1
+
+test_fails if { 1 == 2 }
+"""
+
+
+def test_policy_test_passes_with_coverage(tmp_path: Path) -> None:
+    policies = make_policy_dir(tmp_path)
+    result = run_cli("policy", "test", policies, "--coverage", cwd=tmp_path)
+    assert result.code == 0, result.text
+    assert "PASS  policies/roster/owner_test.rego:6:1: data.roster.owner_test.test_missing_owner_denied" in result.out
+    assert "policies/roster/owner.rego" in result.out and "total" in result.out
+    assert "2 passed, 0 failed" in result.out
+
+
+def test_policy_test_failures_exit_1_and_junit_lists_them(tmp_path: Path) -> None:
+    policies = make_policy_dir(tmp_path)
+    (policies / "roster" / "extra_test.rego").write_text(FAILING_TEST)
+    result = run_cli("policy", "test", policies, "--format", "junit", cwd=tmp_path)
+    assert result.code == 1
+    root = ET.fromstring(result.out)
+    failures = root.findall(".//failure")
+    assert len(failures) == 1 and root.get("tests") == "3"
+
+
+def test_policy_test_run_filter_and_json(tmp_path: Path) -> None:
+    policies = make_policy_dir(tmp_path)
+    result = run_cli("policy", "test", policies, "--run", "owner_ok$", "--format", "json", cwd=tmp_path)
+    assert result.code == 0
+    payload = json.loads(result.out)
+    assert [o["name"] for o in payload["outcomes"]] == ["test_owner_ok"]
+    assert run_cli("policy", "test", policies, "--run", "nomatch", cwd=tmp_path).code == 1
+    assert run_cli("policy", "test", policies, "--run", "(", cwd=tmp_path).code == 2
+
+
+def test_policy_test_fail_under_is_exit_1_not_2(tmp_path: Path) -> None:
+    policies = make_policy_dir(tmp_path)
+    result = run_cli("policy", "test", policies, "--fail-under", "100", cwd=tmp_path)
+    assert result.code == 1
+    assert "below --fail-under 100%" in result.out
+
+
+def test_compile_error_is_exit_2_with_file_line_col(tmp_path: Path) -> None:
+    policies = make_policy_dir(tmp_path)
+    (policies / "roster" / "broken.rego").write_text(
+        "package roster.broken\nimport rego.v1\ndeny contains x if {\n  y == 1\n}\n"
+    )
+    for command in (("policy", "check", policies), ("policy", "test", policies)):
+        result = run_cli(*command, cwd=tmp_path)
+        assert result.code == 2
+        assert "policies/roster/broken.rego:4:3: use of undefined variable `y` is unsafe" in result.err
+        assert "Traceback" not in result.text
+
+
+def test_policy_check_ok_and_missing_dir(tmp_path: Path) -> None:
+    policies = make_policy_dir(tmp_path)
+    assert run_cli("policy", "check", policies).code == 0
+    missing = run_cli("policy", "check", tmp_path / "nope")
+    assert missing.code == 2 and "policy directory not found" in missing.err
+
+
+def test_policy_eval_prints_json_and_undefined_is_exit_1(tmp_path: Path) -> None:
+    policies = make_policy_dir(tmp_path)
+    data = tmp_path / "input.yaml"
+    data.write_text("agents: [{name: a}]\n")
+    result = run_cli("policy", "eval", "data.roster.owner.deny", "--input", data, "--policies", policies)
+    assert result.code == 0
+    assert json.loads(result.out)[0]["agent"] == "a"
+    undefined = run_cli("policy", "eval", "data.roster.owner.nothing", "--policies", policies)
+    assert undefined.code == 1 and undefined.out.strip() == "undefined"
+
+
+def test_runaway_policy_is_exit_3_naming_the_query(tmp_path: Path) -> None:
+    policies = make_policy_dir(tmp_path)
+    (policies / "roster" / "slow.rego").write_text(
+        "package roster.slow\nimport rego.v1\nn := count([x | some x in numbers.range(1, 400000000)])\n"
+    )
+    result = run_cli("policy", "eval", "data.roster.slow.n", "--policies", policies, "--policy-timeout", "0.5")
+    assert result.code == 3
+    assert "exceeded 0.5s while evaluating data.roster.slow.n" in result.err
+
+
+def test_policy_docs_writes_a_control_matrix(tmp_path: Path) -> None:
+    policies = make_policy_dir(tmp_path)
+    out = tmp_path / "docs" / "controls.md"
+    assert run_cli("policy", "docs", policies, "--output", out).code == 0
+    text = out.read_text()
+    assert "| T-001 | Every agent has an owner | high | ISO/IEC 42001 A.3.2 |" in text
+    assert "| ISO/IEC 42001 A.3.2 | T-001 |" in text
+
+
+def test_usage_error_is_exit_2() -> None:
+    result = run_cli("policy", "test", "--no-such-flag")
+    assert result.code == 2
+    assert run_cli("policy", "test", "--format", "xml").code == 2
+
+
+def test_interrupt_is_exit_130(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("guardrail.app.policies.run_policy_tests", interrupted)
+    result = run_cli("policy", "test", make_policy_dir(tmp_path))
+    assert result.code == 130 and "interrupted" in result.err
+
+
+def test_version_flag() -> None:
+    result = run_cli("--version")
+    assert result.code == 0 and result.out.startswith("guardrail ")
+    assert "policy" in cli_main.COMMAND_MODULES

@@ -1,0 +1,32 @@
+"""Shared fixtures. Every test runs offline: servers bind 127.0.0.1, and the package's offline defaults apply."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import guardrail  # noqa: F401  (offline defaults before any SDK import)
+
+REPO = Path(__file__).resolve().parents[1]
+
+os.environ.setdefault("GUARDRAIL_SIM_LATENCY_SCALE", "0")
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def write(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """write("policies/roster/x.rego", text) -> Path, creating folders under tmp_path."""
+
+    def _write(relative: str, text: str) -> Path:
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return _write
