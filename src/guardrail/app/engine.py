@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, EngineWorker, PolicyBundle, PolicyEngine, load_bundle
+from guardrail.adapters.rego import (
+    DEFAULT_TIMEOUT_S,
+    EngineWorker,
+    PolicyBundle,
+    PolicyEngine,
+    compile_errors,
+    load_bundle,
+)
 
 
 def open_engine(
@@ -18,6 +25,10 @@ def open_engine(
     if opa_url:
         from guardrail.adapters.opa_server import OpaServerEngine
 
+        # OPA's REST API has no transactions: compile here first so a broken bundle never half-replaces the server's
+        errors = compile_errors(bundle)
+        if errors:
+            raise errors[0]
         return OpaServerEngine(opa_url, bundle, timeout_s=timeout_s)
     return EngineWorker(bundle, timeout_s=timeout_s, coverage=coverage)
 

@@ -1,0 +1,172 @@
+# The per-call decision the runner asks for on every tool call during replay (data.action.decision).
+#
+# input: {"agent": <roster agent>, "tools": <roster tools>, "data_classes": <roster data classes>,
+#         "call": {"name": ..., "args": {...}}, "approvals": [tools a person approved in this task],
+#         "history": [earlier calls in the task, {"name": ..., "args": {...}, "allowed": bool}]}
+# decision: {"allow": bool, "violations": [{"rule": "ACT-00N", "msg": ..., "severity": ...}]}; allow iff no violations.
+# Violations carry their own severity because the runner reads them directly, without the METADATA pass.
+package action
+
+import rego.v1
+
+import data.lib.tools
+
+decision := {"allow": count(deny) == 0, "violations": [v | some v in deny]}
+
+call := object.get(input, "call", {})
+
+agent := object.get(input, "agent", {})
+
+roster_tools := object.get(input, "tools", {})
+
+approved(name) if name in object.get(input, "approvals", [])
+
+incomplete contains sprintf("the action decision input has no %s object: refusing the call", [field]) if {
+	some field in ["agent", "call"]
+	not is_object(object.get(input, field, null))
+}
+
+incomplete contains "the action decision input names no tool in call.name: refusing the call" if {
+	is_object(object.get(input, "call", null))
+	not is_string(object.get(call, "name", null))
+}
+
+# METADATA
+# title: The decision input is complete
+# description: Without the agent or the call the policy cannot judge the action, so it is refused rather than allowed by default.
+# custom:
+#   id: ACT-006
+#   severity: critical
+#   controls: ["NIST AI RMF MANAGE 2.4", "SOC 2 CC6.1"]
+deny contains {"rule": "ACT-006", "severity": "critical", "msg": msg} if {
+	some msg in incomplete
+}
+
+# METADATA
+# title: Agents call only tools granted to them
+# description: An agent may call only the tools the roster grants it; a call to any other tool is refused.
+# custom:
+#   id: ACT-001
+#   severity: high
+#   controls: ["EU AI Act Art. 14", "NIST AI RMF MANAGE 2.4", "ISO/IEC 42001 A.9.4", "SOC 2 CC6.3"]
+deny contains {"rule": "ACT-001", "severity": "high", "msg": msg} if {
+	is_string(call.name)
+	not call.name in object.get(agent, "tools", [])
+	msg := sprintf("%s called %s, which is not granted to it", [object.get(agent, "name", "the agent"), call.name])
+}
+
+# METADATA
+# title: Checkpointed tools are called only with an approval
+# description: A call to a tool listed in the agent's approval_required_for, or to any high-risk tool, needs a person's approval granted in this task before it runs.
+# custom:
+#   id: ACT-002
+#   severity: high
+#   controls: ["EU AI Act Art. 14", "NIST AI RMF MAP 3.5", "NIST AI RMF MANAGE 2.4", "ISO/IEC 42001 A.9.2"]
+deny contains {"rule": "ACT-002", "severity": "high", "msg": msg} if {
+	is_string(call.name)
+	needs_approval(call.name)
+	not approved(call.name)
+	msg := sprintf("%s called %s without a human approval in this task", [object.get(agent, "name", "the agent"), call.name])
+}
+
+needs_approval(name) if name in object.get(agent, "approval_required_for", [])
+
+needs_approval(name) if tools.high_risk(name, roster_tools)
+
+# What personal data in a string argument looks like. Card numbers must also pass the Luhn check, so order and
+# ticket numbers do not count.
+personal_data := {
+	"an email address": `[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`,
+	"a phone number": `(?:\+[0-9]{1,3}[ .-]?\(?[0-9]{1,4}\)?[ .-]?[0-9]{3,4}[ .-]?[0-9]{3,4}|(?:^|[^0-9])\(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}(?:$|[^0-9]))`,
+}
+
+# ASCII classes and explicit edges: Unicode \d and \b inside a counted repeat exceed regorus' compiled-regex limit.
+card_candidate := `(?:^|[^0-9])[0-9](?:[ -]?[0-9]){12,18}(?:$|[^0-9])`
+
+found contains [arg_path, what] if {
+	walk(object.get(call, "args", {}), [path, value])
+	is_string(value)
+	some what, pattern in personal_data
+	regex.match(pattern, value)
+	arg_path := concat(".", [sprintf("%v", [p]) | some p in path])
+}
+
+found contains [arg_path, "a payment card number"] if {
+	walk(object.get(call, "args", {}), [path, value])
+	is_string(value)
+	some candidate in regex.find_n(card_candidate, value, -1)
+	luhn_valid(regex.replace(candidate, `[^0-9]`, ""))
+	arg_path := concat(".", [sprintf("%v", [p]) | some p in path])
+}
+
+luhn_valid(number) if {
+	digits := [to_number(c) | some c in split(number, "")]
+	n := count(digits)
+	total := sum([luhn_digit(d, (n - 1 - i) % 2) | some i, d in digits])
+	total % 10 == 0
+}
+
+luhn_digit(d, position) := d if position == 0
+
+luhn_digit(d, position) := d * 2 if {
+	position == 1
+	d < 5
+}
+
+luhn_digit(d, position) := (d * 2) - 9 if {
+	position == 1
+	d >= 5
+}
+
+# METADATA
+# title: No personal data leaves through an external tool unapproved
+# description: When the agent can read high-sensitivity data, a call to an external tool whose arguments carry personal data (email addresses, phone numbers, card numbers) is refused unless a person approved that tool in this task.
+# custom:
+#   id: ACT-003
+#   severity: high
+#   controls: ["GDPR Art. 32", "NIST AI RMF MEASURE 2.10", "ISO/IEC 42001 A.7.2", "SOC 2 CC6.7"]
+deny contains {"rule": "ACT-003", "severity": "high", "msg": msg} if {
+	is_string(call.name)
+	tools.external(call.name, roster_tools)
+	scopes := tools.sensitive_scopes(object.union({"data_scopes": []}, agent), object.get(input, "data_classes", {}))
+	count(scopes) > 0
+	count(found) > 0
+	not approved(call.name)
+	kinds := concat(", ", sort({sprintf("%s (%s)", [what, arg]) | some [arg, what] in found}))
+	msg := sprintf(
+		"%s sent personal data to external tool %s without approval while holding %s: %s",
+		[object.get(agent, "name", "the agent"), call.name, concat(", ", scopes), kinds],
+	)
+}
+
+# METADATA
+# title: Autonomous agents do not call high-risk write tools
+# description: An agent running autonomously is refused any call to a high-risk tool that writes, even if the roster granted it; such actions need a human-supervised agent.
+# custom:
+#   id: ACT-004
+#   severity: critical
+#   controls: ["EU AI Act Art. 14", "NIST AI RMF MANAGE 2.4", "ISO/IEC 42001 A.9.2", "SOC 2 CC6.3"]
+deny contains {"rule": "ACT-004", "severity": "critical", "msg": msg} if {
+	is_string(call.name)
+	object.get(agent, "autonomy", "") == "autonomous"
+	tools.high_risk(call.name, roster_tools)
+	tools.writes(call.name, roster_tools)
+	msg := sprintf("%s is autonomous and called high-risk write tool %s", [object.get(agent, "name", "the agent"), call.name])
+}
+
+# METADATA
+# title: A write is not repeated with the same arguments
+# description: Calling a writing tool again with identical arguments in one task after the first call went through (a second refund for the same order) is refused as a duplicate action.
+# custom:
+#   id: ACT-005
+#   severity: medium
+#   controls: ["SOC 2 PI1.3", "NIST AI RMF MEASURE 2.5"]
+deny contains {"rule": "ACT-005", "severity": "medium", "msg": msg} if {
+	is_string(call.name)
+	tools.writes(call.name, roster_tools)
+	some earlier in object.get(input, "history", [])
+	earlier.name == call.name
+	object.get(earlier, "allowed", true) != false
+	object.get(earlier, "args", {}) == object.get(call, "args", {})
+	msg := sprintf("%s called %s again with the same arguments in this task", [object.get(agent, "name", "the agent"), call.name])
+}
