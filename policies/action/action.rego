@@ -120,7 +120,7 @@ luhn_digit(d, position) := (d * 2) - 9 if {
 
 # METADATA
 # title: No personal data leaves through an external tool unapproved
-# description: When the agent can read high-sensitivity data, a call to an external tool whose arguments carry personal data (email addresses, phone numbers, card numbers) is refused unless a person approved that tool in this task.
+# description: A call to an external tool whose arguments carry personal data (email addresses, phone numbers, card numbers) is refused unless a person approved that tool in this task, whatever data scopes the agent declares.
 # custom:
 #   id: ACT-003
 #   severity: high
@@ -128,16 +128,21 @@ luhn_digit(d, position) := (d * 2) - 9 if {
 deny contains {"rule": "ACT-003", "severity": "high", "msg": msg} if {
 	is_string(call.name)
 	tools.external(call.name, roster_tools)
-	scopes := tools.sensitive_scopes(object.union({"data_scopes": []}, agent), object.get(input, "data_classes", {}))
-	count(scopes) > 0
 	count(found) > 0
 	not approved(call.name)
 	kinds := concat(", ", sort({sprintf("%s (%s)", [what, arg]) | some [arg, what] in found}))
 	msg := sprintf(
-		"%s sent personal data to external tool %s without approval while holding %s: %s",
-		[object.get(agent, "name", "the agent"), call.name, concat(", ", scopes), kinds],
+		"%s sent personal data to external tool %s without approval %s: %s",
+		[object.get(agent, "name", "the agent"), call.name, holding, kinds],
 	)
 }
+
+# Who holds what changes the story, not the verdict: personal data leaving an agent that declares no such scope is
+# a scope breach as well as a leak.
+holding := sprintf("while holding %s", [concat(", ", scopes)]) if {
+	scopes := tools.sensitive_scopes(object.union({"data_scopes": []}, agent), object.get(input, "data_classes", {}))
+	count(scopes) > 0
+} else := "although it declares no personal-data scope"
 
 # METADATA
 # title: Autonomous agents do not call high-risk write tools

@@ -99,10 +99,12 @@ test_personal_data_with_approval_is_allowed if {
 	d.allow == true
 }
 
-test_personal_data_is_fine_for_low_sensitivity_agents if {
+test_personal_data_leaving_a_low_sensitivity_agent_is_a_scope_breach if {
 	agent := object.union(mailer, {"data_scopes": ["marketing_content"]})
 	d := decide({"agent": agent, "call": {"name": "email.send", "args": {"to": "jane.doe@example.com"}}})
-	d.allow == true
+	rules_of(d) == {"ACT-003"}
+	some v in d.violations
+	contains(v.msg, "declares no personal-data scope")
 }
 
 test_autonomous_agent_calling_high_risk_write_is_refused if {
