@@ -102,3 +102,35 @@ def test_invalid_metadata_yaml_is_a_policy_error() -> None:
     bundle = PolicyBundle(modules=[("m.rego", "package m\n# METADATA\n# title: [unclosed\ndeny contains 1 if true\n")])
     with pytest.raises(PolicyError, match="m.rego:.*METADATA"):
         parse_metadata(bundle)
+
+
+def test_worker_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    pid_file = tmp_path / "worker.pid"
+    code = (
+        "import time\nfrom guardrail.adapters.rego import EngineWorker, PolicyBundle\n"
+        "w = EngineWorker(PolicyBundle(modules=[('ok.rego', 'package ok\\nv := 1\\n')]))\n"
+        f"open({str(pid_file)!r}, 'w').write(str(w._proc.pid))\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    worker_pid = int(pid_file.read_text())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            return
+        # reap it if it became our zombie (it will not: it was the killed parent's child)
+        time.sleep(0.05)
+    raise AssertionError("the policy worker outlived its killed parent")

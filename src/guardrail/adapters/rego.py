@@ -213,7 +213,10 @@ class PolicyEngine(Protocol):
 Op = Callable[[RegoEngine], Any]
 
 
-def _serve(conn: Connection, bundle: PolicyBundle, coverage: bool) -> None:
+def _serve(conn: Connection, parent_end: Connection, bundle: PolicyBundle, coverage: bool) -> None:
+    # a forked child inherits the parent's end of the pipe; holding it would hide the parent's death (no EOF),
+    # and the worker would outlive a killed run
+    parent_end.close()
     os.environ["RUST_BACKTRACE"] = "0"
     try:
         engine = RegoEngine(bundle, coverage=coverage)
@@ -253,7 +256,7 @@ class EngineWorker:
         method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
         ctx: Any = mp.get_context(method)
         parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self.bundle, self.coverage), daemon=True)
+        self._proc = ctx.Process(target=_serve, args=(child, parent, self.bundle, self.coverage), daemon=True)
         self._proc.start()
         child.close()
         self._conn = parent

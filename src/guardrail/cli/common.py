@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from guardrail.app.project import Project
 from guardrail.errors import ConfigError
+from guardrail.project import Project
 
 
 def policies_dir(value: Path | None) -> Path:

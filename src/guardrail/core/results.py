@@ -58,6 +58,7 @@ class ResultRow(BaseModel):
     status: Status
     checks: list[Check] = Field(default_factory=list)
     decision: str | None = None  # the task's decision label (e.g. tickets.route queue, lead qualified/not)
+    favourable: str | None = None  # the decision a person wants (Task.decision.favourable): parity metrics
     slice: dict[str, str] = Field(default_factory=dict)
     cf_group: str | None = None  # counterfactual group: variants of one case share it
     cf_attribute: str | None = None

@@ -1,0 +1,188 @@
+"""The run's journal: results.jsonl, one ResultRow per finished task, appended durably; transcripts beside it.
+
+Each finished task is written as one line, flushed and fsynced before the next task counts as done, so a `kill
+-9` at any moment loses at most the tasks in flight. The only damage a kill can do is a torn final line;
+readers skip it and a resumed run cuts it off before appending. Transcripts are written before their row, and
+a resume drops transcripts whose row never made it, so both files end with exactly one record per (suite,
+task, candidate, repeat).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from guardrail.core.results import ResultRow
+from guardrail.errors import ConfigError
+
+RESULTS_FILE = "results.jsonl"
+TRANSCRIPTS_FILE = "transcripts.jsonl"
+
+RowKey = tuple[str, str, str, int]  # (suite, task id, candidate, repeat)
+
+
+def row_key(row: ResultRow) -> RowKey:
+    return (row.suite, row.task_id, row.candidate, row.repeat)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, raw line, complete?) for each non-blank line; only the last can be incomplete."""
+    if not path.exists():
+        return
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if raw.strip():
+                yield number, raw, raw.endswith(b"\n")
+
+
+def read_rows(path: Path) -> list[ResultRow]:
+    """Every complete row; a torn final line (a kill mid-write) is skipped, damage elsewhere is an error."""
+    rows: list[ResultRow] = []
+    for number, raw, complete in _lines(path):
+        try:
+            rows.append(ResultRow.model_validate_json(raw))
+        except ValidationError as exc:
+            if not complete:
+                break
+            raise ConfigError(f"corrupt journal line: {exc.errors()[0]['msg']}", path=str(path), line=number) from None
+    return rows
+
+
+def _truncate_torn_tail(path: Path) -> None:
+    """Cut a partial last line, so the next append starts on a fresh line."""
+    if not path.exists():
+        return
+    size = path.stat().st_size
+    if size == 0:
+        return
+    with path.open("rb+") as handle:
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        # walk back to the last newline (lines are small; read the tail in blocks)
+        position = size
+        block = 65536
+        while position > 0:
+            start = max(0, position - block)
+            handle.seek(start)
+            chunk = handle.read(position - start)
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                handle.truncate(start + cut + 1)
+                return
+            position = start
+        handle.truncate(0)
+
+
+class Journal:
+    """Append-only writer for one run folder; `done` holds the keys already journaled (for --resume)."""
+
+    def __init__(self, run_dir: Path, *, fsync: bool = True) -> None:
+        self.run_dir = run_dir
+        self.results_path = run_dir / RESULTS_FILE
+        self.transcripts_path = run_dir / TRANSCRIPTS_FILE
+        self.fsync = fsync
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _truncate_torn_tail(self.results_path)
+        self.rows: list[ResultRow] = []
+        self.done: set[RowKey] = set()
+        for row in read_rows(self.results_path):
+            key = row_key(row)
+            if key not in self.done:  # never expected; a journal keeps the first outcome of a key
+                self.done.add(key)
+                self.rows.append(row)
+        self._compact_transcripts()
+        self._results: IO[bytes] = self.results_path.open("ab")
+        self._transcripts: IO[bytes] = self.transcripts_path.open("ab")
+
+    def _compact_transcripts(self) -> None:
+        """Keep one transcript per journaled row; drop those of tasks that were in flight at a kill."""
+        if not self.transcripts_path.exists():
+            return
+        kept: list[bytes] = []
+        seen: set[RowKey] = set()
+        changed = False
+        for _, raw, complete in _lines(self.transcripts_path):
+            try:
+                record = json.loads(raw) if complete else None
+            except json.JSONDecodeError:
+                record = None
+            key = (
+                (record.get("suite"), record.get("task_id"), record.get("candidate"), record.get("repeat"))
+                if isinstance(record, dict)
+                else None
+            )
+            if key is None or key not in self.done or key in seen:
+                changed = True
+                continue
+            seen.add(key)
+            kept.append(raw)
+        if changed:
+            tmp = self.transcripts_path.with_suffix(".jsonl.tmp")
+            tmp.write_bytes(b"".join(kept))
+            os.replace(tmp, self.transcripts_path)
+
+    def _write(self, row: ResultRow, transcript: dict[str, Any]) -> None:
+        """Both lines, each in one write and flushed: the OS has them, so a kill of this process cannot tear
+        them (only a crash of the machine before the fsync can)."""
+        self._transcripts.write(json.dumps(transcript, default=str, separators=(",", ":")).encode() + b"\n")
+        self._transcripts.flush()
+        self._results.write(row.model_dump_json().encode() + b"\n")
+        self._results.flush()
+        self.done.add(row_key(row))
+        self.rows.append(row)
+
+    def append(self, row: ResultRow, transcript: dict[str, Any]) -> None:
+        """Durably record one finished task: its transcript, then its row (flush + fsync)."""
+        self._write(row, transcript)
+        if self.fsync:
+            os.fsync(self._results.fileno())
+
+    async def append_async(self, row: ResultRow, transcript: dict[str, Any]) -> None:
+        """`append` for the event loop: the lines are written on the loop (so they never interleave), the fsync
+        runs in a thread, so a slow disk does not stall every other task in flight."""
+        self._write(row, transcript)
+        if self.fsync:
+            await asyncio.to_thread(os.fsync, self._results.fileno())
+
+    def close(self) -> None:
+        for handle in (self._transcripts, self._results):
+            if not handle.closed:
+                handle.flush()
+                if self.fsync:
+                    os.fsync(handle.fileno())
+                handle.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """Replace a JSON file in one step (tmp + fsync + rename), so a kill never leaves half a run.json."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        json.dump(value, handle, indent=2, default=str)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+__all__ = [
+    "RESULTS_FILE",
+    "TRANSCRIPTS_FILE",
+    "Journal",
+    "RowKey",
+    "read_rows",
+    "row_key",
+    "write_json_atomic",
+]

@@ -1,0 +1,253 @@
+"""One model call through litellm, with every failure turned into a CallError (data, never an exception).
+
+The only module that talks to litellm's completion API. It sends exactly one request: litellm's and the
+OpenAI SDK's own retries are off (`num_retries=n` would send 2n+1 requests), because the retry policy, the
+throttle and the cache above it must count and shape every request themselves.
+
+    call_once(request) -> Completion | CallError
+    call_once_with_hint(request) -> (Completion | CallError, retry_after_s | None)   # for the retry loop
+    classify(exc, model) -> (CallError, retry_after_s | None)
+    scrub(text) -> text without anything that looks like a credential
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import guardrail  # noqa: F401  (offline defaults before litellm is imported)
+from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest, ErrorKind, ToolCall
+
+Prices = Mapping[str, tuple[float, float]]  # model id -> (input cost per token, output cost per token)
+
+SIM_PREFIX = "sim/"
+# Our own deadline, a little after the provider's: it fires only when a provider ignores its timeout.
+_TIMEOUT_GRACE_S = 1.0
+
+_SECRETS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{4,}"), r"\1 [redacted]"),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{4,}"), "[redacted]"),
+    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{12,}\b"), "[redacted]"),
+    (re.compile(r"\bAIza[0-9A-Za-z_-]{20,}"), "[redacted]"),
+    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), "[redacted]"),
+    (
+        re.compile(
+            r"(?i)((?:api[_-]?key|x-api-key|secret|token|password|authorization)[\"']?\s*[:=]\s*[\"']?)"
+            r"(?!\[redacted\])[^\s\"',;}]{3,}"
+        ),
+        r"\1[redacted]",
+    ),
+)
+
+
+def scrub(text: str) -> str:
+    """Replace anything that looks like a credential; provider errors echo keys back (OpenAI's 401 does)."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# Modules litellm imports lazily on its first call (and on the first call with tools): seconds of blocking imports
+# that would otherwise run inside the first requests' deadlines and turn them into spurious timeouts.
+_LAZY_MODULES = (
+    "litellm.llms.openai.openai",
+    "openai.resources.chat",
+    "litellm.proxy._types",
+    "litellm.responses.mcp.litellm_proxy_mcp_handler",
+)
+_preloaded = False
+
+
+def preload() -> None:
+    """Import litellm and what its first call needs, once; call before timing or before any deadline starts."""
+    global _preloaded
+    if _preloaded:
+        return
+    import importlib
+
+    litellm: Any = importlib.import_module("litellm")
+    litellm.suppress_debug_info = True  # otherwise every exception prints a "Give Feedback" banner to stdout
+    for name in _LAZY_MODULES:
+        with contextlib.suppress(ImportError):  # a litellm version without it: its first call is slower
+            importlib.import_module(name)
+    _preloaded = True
+
+
+def _litellm() -> Any:
+    preload()
+    import litellm
+
+    return litellm
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """Seconds from a Retry-After (or retry-after-ms) header the exception carries, if any."""
+    for attr in ("litellm_response_headers", "headers"):
+        headers = getattr(exc, attr, None)
+        if headers:
+            break
+    else:
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    try:
+        millis = headers.get("retry-after-ms")
+        if millis is not None:
+            return max(0.0, float(millis) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None  # an HTTP-date Retry-After: fall back to backoff
+
+
+def _caused_by_connection(exc: BaseException) -> bool:
+    import httpx
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (httpx.TransportError, ConnectionError)) and not isinstance(
+            current, httpx.TimeoutException
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return "connection error" in str(exc).lower()
+
+
+def classify(exc: BaseException, model: str) -> tuple[CallError, float | None]:
+    """A provider exception as a CallError kind (what the retry policy decides on) plus a Retry-After hint."""
+    litellm = _litellm()
+    import openai
+
+    status = getattr(exc, "status_code", None)
+    status = status if isinstance(status, int) else None
+    kind: ErrorKind
+    if isinstance(exc, (TimeoutError, litellm.Timeout, openai.APITimeoutError)) or status == 408:
+        kind = "timeout"
+    elif isinstance(exc, litellm.RateLimitError) or status == 429:
+        kind = "rate_limit"
+    elif isinstance(exc, (litellm.AuthenticationError, litellm.PermissionDeniedError)) or status in (
+        401,
+        403,
+    ):
+        kind = "auth"
+    elif isinstance(exc, openai.APIConnectionError) or _caused_by_connection(exc):
+        kind, status = "connection", None  # litellm reports a dropped connection as a 500: look at the cause
+    elif isinstance(exc, openai.InternalServerError) or (status is not None and status >= 500):
+        kind = "server"
+    elif (status is not None and 400 <= status < 500) or isinstance(exc, (openai.BadRequestError, ValueError)):
+        kind = "bad_request"  # also litellm's plain errors for unknown providers and malformed arguments
+    else:
+        kind = "server"
+    message = scrub(f"{type(exc).__name__}: {exc}".strip())
+    error = CallError(model=model, kind=kind, message=message[:2000], status=status)
+    return error, _retry_after(exc) if kind in ("rate_limit", "server") else None
+
+
+def _arguments(raw: Any) -> dict[str, Any]:
+    """Tool-call arguments as a dict; anything but a JSON object is kept as {"_raw": ...}, never a crash."""
+    if isinstance(raw, dict):
+        return raw
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return {}
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        return {"_raw": str(raw)}
+    return value if isinstance(value, dict) else {"_raw": str(raw)}
+
+
+def _cost(response: Any, model: str, prompt: int, completion: int, prices: Prices | None) -> float:
+    if prices and model in prices:
+        input_cost, output_cost = prices[model]
+        return prompt * input_cost + completion * output_cost
+    hidden = getattr(response, "_hidden_params", None) or {}
+    if "response_cost" in hidden:  # litellm already priced it (None: it does not know the model)
+        return float(hidden["response_cost"] or 0.0)
+    try:
+        return float(_litellm().completion_cost(completion_response=response) or 0.0)
+    except Exception:  # unknown model: litellm raises rather than returning None
+        return 0.0
+
+
+def to_completion(response: Any, request_model: str, latency_s: float, prices: Prices | None = None) -> Completion:
+    """A litellm ModelResponse as a Completion record."""
+    message = response.choices[0].message
+    calls = [
+        ToolCall(
+            id=str(call.id or f"call_{i}"),
+            name=call.function.name,
+            arguments=_arguments(call.function.arguments),
+        )
+        for i, call in enumerate(getattr(message, "tool_calls", None) or [])
+    ]
+    simulated = request_model.startswith(SIM_PREFIX)
+    if simulated:
+        # a simulation's latency is the one it plants (what a real model of its class would take), not how long
+        # this machine's event loop took to get round to it: deterministic, and independent of load
+        planted = (getattr(response, "_hidden_params", None) or {}).get("sim_planted_latency_s")
+        if planted is not None:
+            latency_s = float(planted)
+    usage = getattr(response, "usage", None)
+    prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+    completion = int(getattr(usage, "completion_tokens", 0) or 0)
+    return Completion(
+        model=request_model,
+        content=message.content,
+        tool_calls=calls,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cost_usd=_cost(response, request_model, prompt, completion, prices),
+        latency_s=latency_s,
+        simulated=simulated,
+    )
+
+
+def _kwargs(request: CompletionRequest) -> dict[str, Any]:
+    kwargs: dict[str, Any] = dict(request.params)
+    kwargs.update(
+        model=request.model,
+        messages=request.messages,
+        tools=request.tools or None,
+        timeout=request.timeout_s,
+        max_retries=0,
+        num_retries=0,
+    )
+    if request.model.startswith(SIM_PREFIX):
+        metadata = dict(kwargs.get("metadata") or {})
+        metadata.update(guardrail_sim=request.sim, guardrail_repeat=request.repeat)
+        kwargs["metadata"] = metadata
+    return kwargs
+
+
+async def call_once_with_hint(
+    request: CompletionRequest, prices: Prices | None = None
+) -> tuple[CallResult, float | None]:
+    """Send one request; the second item is the provider's Retry-After in seconds when it gave one."""
+    litellm = _litellm()  # blocking imports happen before any deadline starts
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(request.timeout_s + _TIMEOUT_GRACE_S):
+            response = await litellm.acompletion(**_kwargs(request))
+        return to_completion(response, request.model, time.monotonic() - started, prices), None
+    except Exception as exc:  # every provider failure becomes data
+        error, retry_after = classify(exc, request.model)
+        return error.model_copy(update={"latency_s": time.monotonic() - started}), retry_after
+
+
+async def call_once(request: CompletionRequest, prices: Prices | None = None) -> CallResult:
+    """One request, no retries: a Completion, or a CallError saying what went wrong."""
+    result, _ = await call_once_with_hint(request, prices)
+    return result
+
+
+__all__ = ["Prices", "call_once", "call_once_with_hint", "classify", "preload", "scrub", "to_completion"]

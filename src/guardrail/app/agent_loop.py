@@ -1,0 +1,312 @@
+"""Replay one task on one candidate: the agent loop, with the roster's access limits enforced on every tool
+call.
+
+The model sees the task's messages and tools; each tool call it makes is first put to the action policy
+(`data.action.decision`). An allowed call gets the task's stubbed result, a denied one is recorded as a
+violation and answered with a denial, as a guarded deployment would. The loop ends when the model answers
+without calling a tool, at the step limit, or when a provider error survives the retries (an ERROR row, never
+a FAIL).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest
+from guardrail.core.results import Check, ResultRow, Status, Violation
+from guardrail.core.roster import Roster
+from guardrail.core.scoring import MadeCall, Transcript, score
+from guardrail.core.suite import Candidate, Task
+from guardrail.errors import EngineError
+
+ACTION_QUERY = "data.action.decision"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class Completer(Protocol):
+    """What the loop needs from the provider layer (ModelClient): errors come back as data."""
+
+    async def complete(self, request: CompletionRequest) -> CallResult: ...
+
+
+class Decider(Protocol):
+    """What the loop needs from a policy engine (EngineWorker): synchronous, called from one thread only."""
+
+    def query(self, query: str, input: Any = None) -> Any: ...
+
+
+class MemoDecider:
+    """Remembers decisions by their exact input: a decision is a pure function of (input, policy data), and the
+    same call with the same history recurs across candidates and repeats. Each miss costs a round trip to the
+    policy worker; a hit costs one JSON encoding. Bounded, so a 20,000-task run keeps flat memory."""
+
+    def __init__(self, inner: Decider, *, size: int = 20_000) -> None:
+        self.inner = inner
+        self.size = size
+        self.hits = self.misses = 0
+        self._memo: OrderedDict[str, Any] = OrderedDict()
+
+    def query(self, query: str, input: Any = None) -> Any:
+        key = query + "\0" + json.dumps(input, sort_keys=True, separators=(",", ":"), default=str)
+        if key in self._memo:
+            self.hits += 1
+            self._memo.move_to_end(key)
+            return self._memo[key]
+        self.misses += 1
+        value = self.inner.query(query, input)
+        self._memo[key] = value
+        if len(self._memo) > self.size:
+            self._memo.popitem(last=False)
+        return value
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """The roster facts the action policy judges a call against, dumped once per agent."""
+
+    agent: dict[str, Any]
+    tools: dict[str, Any]
+    data_classes: dict[str, Any]
+
+    @classmethod
+    def from_roster(cls, roster: Roster, agent_name: str) -> AgentContext:
+        agent = roster.agent(agent_name)
+        if agent is None:  # the loader checked names; this is a harness bug
+            raise EngineError(f"agent {agent_name!r} is not in the roster")
+        dump = roster.model_dump(mode="json")
+        return cls(agent=agent.model_dump(mode="json"), tools=dump["tools"], data_classes=dump["data_classes"])
+
+
+@dataclass
+class LoopSettings:
+    run_id: str
+    max_steps: int = 8
+    timeout_s: float = 60.0
+    seed: int = 0
+
+
+@dataclass
+class TaskOutcome:
+    row: ResultRow
+    transcript: dict[str, Any] = field(default_factory=dict)
+
+
+class ToolNames:
+    """Provider-safe tool names (OpenAI, Anthropic: [A-Za-z0-9_-] only), mapped back to catalog names."""
+
+    def __init__(self, names: Sequence[str], *, keep: bool) -> None:
+        self.to_wire: dict[str, str] = {}
+        self.from_wire: dict[str, str] = {}
+        for name in names:
+            wire = name if keep else _SAFE_NAME.sub("_", name)
+            while wire in self.from_wire and self.from_wire[wire] != name:
+                wire += "_"
+            self.to_wire[name] = wire
+            self.from_wire[wire] = name
+            self.from_wire.setdefault(name, name)
+
+    def catalog(self, wire: str) -> str:
+        return self.from_wire.get(wire, wire)
+
+
+def decide(
+    policy: Decider, context: AgentContext, task: Task, call: MadeCall, history: list[MadeCall]
+) -> list[Violation]:
+    """Ask the action policy about one call; the violations it names (empty when allowed)."""
+    decision = policy.query(
+        ACTION_QUERY,
+        {
+            "agent": context.agent,
+            "tools": context.tools,
+            "data_classes": context.data_classes,
+            "call": {"name": call.name, "args": call.args},
+            "approvals": task.approvals,
+            "history": [{"name": c.name, "args": c.args, "allowed": c.allowed} for c in history],
+        },
+    )
+    if not isinstance(decision, dict):  # undefined or malformed: fail closed
+        return [
+            Violation(
+                rule="action.undecided",
+                tool=call.name,
+                msg="the action policy gave no decision",
+                step=call.step,
+            )
+        ]
+    found = [
+        Violation(
+            rule=str(v.get("rule", "action.deny")),
+            tool=call.name,
+            msg=str(v.get("msg", "")),
+            severity=str(v.get("severity", "high")),
+            step=call.step,
+        )
+        for v in decision.get("violations") or []
+        if isinstance(v, dict)
+    ]
+    if not decision.get("allow", False) and not found:
+        found.append(Violation(rule="action.deny", tool=call.name, msg="denied by the action policy", step=call.step))
+    return found
+
+
+def _assistant_message(completion: Completion, names: ToolNames) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": completion.content}
+    if completion.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {
+                    "name": names.to_wire.get(call.name, call.name),
+                    "arguments": json.dumps(call.arguments),
+                },
+            }
+            for call in completion.tool_calls
+        ]
+    return message
+
+
+async def run_task(
+    *,
+    task: Task,
+    suite: str,
+    tools: list[dict[str, Any]],
+    candidate: Candidate,
+    repeat: int,
+    client: Completer,
+    policy: Decider,
+    context: AgentContext,
+    settings: LoopSettings,
+    sim_task: dict[str, Any] | None = None,
+) -> TaskOutcome:
+    """Replay `task` as `context.agent` on `candidate`; score it; return its row and transcript."""
+    simulated = candidate.id.startswith("sim/")
+    names = ToolNames([t["function"]["name"] for t in tools], keep=simulated)
+    wire_tools = (
+        tools
+        if simulated
+        else [{**t, "function": {**t["function"], "name": names.to_wire[t["function"]["name"]]}} for t in tools]
+    )
+    sim = (
+        {"task": sim_task if sim_task is not None else task.model_dump(mode="json"), "seed": settings.seed}
+        if simulated
+        else None
+    )
+    messages: list[dict[str, Any]] = [dict(m) for m in task.messages]
+    transcript = Transcript(finished=False)
+    usage = {"model_calls": 0, "cache_hits": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    cost = latency = 0.0
+    error: CallError | None = None
+
+    for step in range(1, settings.max_steps + 1):
+        request = CompletionRequest(
+            model=candidate.id,
+            messages=list(messages),
+            tools=wire_tools,
+            params=candidate.params,
+            repeat=repeat,
+            timeout_s=settings.timeout_s,
+            sim=sim,
+        )
+        result = await client.complete(request)
+        if isinstance(result, CallError):
+            error = result
+            usage["model_calls"] += 1
+            break
+        transcript.steps = step
+        usage["cache_hits" if result.cached else "model_calls"] += 1
+        usage["prompt_tokens"] += result.prompt_tokens
+        usage["completion_tokens"] += result.completion_tokens
+        cost += result.cost_usd
+        latency += result.latency_s
+        simulated = simulated or result.simulated
+        messages.append(_assistant_message(result, names))
+        if not result.tool_calls:
+            transcript.answer = result.content
+            transcript.finished = True
+            break
+        for tool_call in result.tool_calls:
+            call = MadeCall(name=names.catalog(tool_call.name), args=dict(tool_call.arguments), step=step)
+            # a policy that fails to decide stops the run (EngineError, exit 3): the gate fails closed
+            violations = decide(policy, context, task, call, transcript.calls)
+            if violations:
+                call = MadeCall(name=call.name, args=call.args, allowed=False, step=step)
+                transcript.violations.extend(violations)
+                content: Any = {
+                    "error": "denied by policy",
+                    "rule": violations[0].rule,
+                    "reason": violations[0].msg,
+                }
+            elif call.name not in task.tools:
+                content = {"error": f"unknown tool {call.name!r}"}
+            else:
+                content = task.tool_results.get(call.name, {"ok": True})
+            transcript.calls.append(call)
+            messages.append({"role": "tool", "tool_call_id": tool_call.id, "content": json.dumps(content)})
+
+    checks: list[Check] = []
+    decision: str | None = None
+    status: Status = "error"
+    if error is None:
+        status, checks, decision = score(task, transcript)
+    cf = task.counterfactual
+    row = ResultRow(
+        run_id=settings.run_id,
+        task_id=task.id,
+        suite=suite,
+        candidate=candidate.id,
+        repeat=repeat,
+        status=status,
+        checks=checks,
+        decision=decision,
+        favourable=task.decision.favourable if task.decision else None,
+        slice=task.slice,
+        cf_group=cf.group if cf else None,
+        cf_attribute=cf.attribute if cf else None,
+        cf_value=cf.value if cf else None,
+        template=task.template,
+        violations=transcript.violations,
+        steps=transcript.steps,
+        cost_usd=cost,
+        latency_s=latency,
+        error=error.message if error else None,
+        error_kind=error.kind if error else None,
+        simulated=simulated,
+        finished_at=datetime.now(UTC),
+        **usage,
+    )
+    record = {
+        "run_id": settings.run_id,
+        "suite": suite,
+        "task_id": task.id,
+        "candidate": candidate.id,
+        "repeat": repeat,
+        "status": status,
+        "simulated": simulated,
+        "messages": messages,
+        "calls": [{"name": c.name, "args": c.args, "allowed": c.allowed, "step": c.step} for c in transcript.calls],
+        "violations": [v.model_dump() for v in transcript.violations],
+        "answer": transcript.answer,
+        "error": row.error,
+    }
+    return TaskOutcome(row=row, transcript=record)
+
+
+__all__ = [
+    "ACTION_QUERY",
+    "AgentContext",
+    "Completer",
+    "Decider",
+    "LoopSettings",
+    "MemoDecider",
+    "TaskOutcome",
+    "ToolNames",
+    "decide",
+    "run_task",
+]

@@ -1,0 +1,248 @@
+"""Evidence for the CI gate: written at the end of every run, checked by `guardrail gate`.
+
+`write_evidence(run_dir)` turns a finished run (run.json + summary.json) into one Evidence record per
+candidate, signs it when GUARDRAIL_EVIDENCE_KEY is set, and writes it both to `reports/<run-id>/evidence/` and
+to the project's committed `evidence/` folder.
+
+`current_hashes` recomputes today's input hashes exactly as the runner computes them
+(app/run_eval.input_hashes: sha256_file of the spec, sha256_tree of each suite folder, core.hashing.policies_hash
+of the policy folder), so the gate can demand that evidence was produced on the very inputs in this commit. The two must
+stay in step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from guardrail.adapters.evidence_store import write_payload
+from guardrail.adapters.loading import load_yaml
+from guardrail.core.evidence import (
+    EVIDENCE_KEY_ENV,
+    Evidence,
+    EvidenceHashes,
+    MetricValue,
+    Verdict,
+    sign,
+)
+from guardrail.core.hashing import policies_hash, sha256_file, sha256_tree
+from guardrail.errors import ConfigError, CouldNotFinish
+from guardrail.project import Project
+
+if TYPE_CHECKING:  # the gate reads evidence only; the run records load when evidence is written
+    from guardrail.core.results import RunManifest
+
+RUN_FILE = "run.json"
+SUMMARY_FILE = "summary.json"
+EVIDENCE_DIR = "evidence"
+
+
+def evidence_key() -> bytes | None:
+    """The HMAC key from the environment; never printed, never stored."""
+    value = os.environ.get(EVIDENCE_KEY_ENV, "")
+    return value.encode("utf-8") if value else None
+
+
+# --- reading a run ------------------------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("file not found", path=str(path)) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"unreadable: {exc}", path=str(path)) from None
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _verdicts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The eval gate's per-candidate verdicts (summary.json `gate.verdicts`, core/recommend.CandidateVerdict)."""
+    verdicts = _mapping(summary.get("gate")).get("verdicts")
+    if not isinstance(verdicts, list):
+        return {}
+    return {str(v["candidate"]): v for v in verdicts if isinstance(v, dict) and "candidate" in v}
+
+
+def _metric(value: Any) -> MetricValue | None:
+    """An interval as the statistics write it ({point, lower, upper}) or a bare number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return MetricValue(value=float(value))
+    if isinstance(value, dict):
+        point = value.get("point", value.get("value"))
+        low = value.get("lower", value.get("low"))
+        high = value.get("upper", value.get("high"))
+        if all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in (point, low, high)):
+            return MetricValue(value=point, low=low, high=high)
+    return None
+
+
+def _reasons(raw: Any) -> list[str]:
+    out = []
+    for reason in raw or []:
+        if isinstance(reason, dict):
+            label = reason.get("threshold")
+            msg = str(reason.get("msg", reason))
+            out.append(f"{label}: {msg}" if label and not msg.startswith(str(label)) else msg)
+        else:
+            out.append(str(reason))
+    return out
+
+
+def evidence_for_run(manifest: RunManifest, summary: dict[str, Any]) -> list[Evidence]:
+    """One record per candidate; one without a gate verdict gets a failing record (never pass by default)."""
+    if not manifest.hashes.get("spec") or not manifest.hashes.get("policies"):
+        raise CouldNotFinish(
+            f"run {manifest.run_id} has no spec/policy hashes in {RUN_FILE}, so its evidence cannot be bound"
+        )
+    hashes = EvidenceHashes(
+        spec=manifest.hashes["spec"],
+        policies=manifest.hashes["policies"],
+        suites=dict(manifest.suites),
+        roster=manifest.hashes.get("roster"),
+    )
+    verdicts = _verdicts(summary)
+    tracked = _mapping(_mapping(summary.get("tracking")).get("child_run_ids"))
+    created = manifest.finished_at or manifest.started_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    records = []
+    for candidate in manifest.candidates:
+        verdict = verdicts.get(candidate.id)
+        raw_metrics = _mapping((verdict or {}).get("metrics"))
+        metrics = {name: m for name, value in sorted(raw_metrics.items()) if (m := _metric(value)) is not None}
+        if verdict is not None and isinstance(verdict.get("passed"), bool):
+            outcome = Verdict(passed=verdict["passed"], reasons=_reasons(verdict.get("reasons")))
+        else:
+            outcome = Verdict(passed=False, reasons=["the run's summary has no gate verdict for this candidate"])
+        records.append(
+            Evidence(
+                eval_name=manifest.eval_name,
+                spec_path=manifest.eval_path,
+                agent=manifest.agent,
+                model=candidate.id,
+                simulated=candidate.simulated,
+                hashes=hashes,
+                thresholds=manifest.thresholds,
+                metrics=metrics,
+                verdict=outcome,
+                guardrail_version=manifest.guardrail_version,
+                created_at=created.astimezone(UTC),
+                run_id=manifest.run_id,
+                mlflow_run_id=(verdict or {}).get("mlflow_run_id") or tracked.get(candidate.id),
+            )
+        )
+    return records
+
+
+def write_evidence(run_dir: Path, *, project_evidence: Path | None = None) -> list[Path]:
+    """Write each candidate's evidence to `<run_dir>/evidence/` and the project's `evidence/`; return paths.
+
+    Deterministic: the same run always yields the same records and addresses, so rebuilding a report rewrites
+    nothing, and evidence can never be refreshed without a new run.
+    """
+    from guardrail.core.results import RunManifest
+
+    try:
+        manifest = RunManifest.model_validate(_read_json(run_dir / RUN_FILE))
+    except ValidationError as exc:
+        raise ConfigError(f"not a run manifest: {exc.errors()[0]['msg']}", path=str(run_dir / RUN_FILE)) from None
+    summary = _read_json(run_dir / SUMMARY_FILE)
+    if not isinstance(summary, dict):
+        raise ConfigError("summary must be a JSON object", path=str(run_dir / SUMMARY_FILE))
+    shared = project_evidence or Project.find(run_dir).evidence
+    key = evidence_key()
+    written: list[Path] = []
+    for record in evidence_for_run(manifest, summary):
+        payload = record.payload()
+        if key:
+            payload = sign(payload, key)
+        written.append(write_payload(payload, run_dir / EVIDENCE_DIR))
+        written.append(write_payload(payload, shared))
+    return written
+
+
+# --- today's inputs -----------------------------------------------------------------------------------------
+
+
+def spec_suite_dirs(root: Path, spec_path: str) -> dict[str, Path]:
+    """Suite name -> folder, as the spec at `spec_path` (relative to the project root) names them today."""
+    path = root / spec_path
+    if not path.is_file():
+        return {}
+    data = load_yaml(path).data
+    suites = data.get("suites") if isinstance(data, dict) else None
+    if not isinstance(suites, list):
+        return {}
+    return {Path(str(rel)).name: root / str(rel) for rel in suites}
+
+
+class CurrentHashes:
+    """Today's hashes, computed once each (many evidence files share a spec, suite and the policy folder)."""
+
+    def __init__(self, root: Path, policies: Path) -> None:
+        self.root, self.policies_dir = root, policies
+        self._files: dict[Path, str | None] = {}
+        self._trees: dict[Path, str | None] = {}
+        self._policies: str | None = None
+        self._specs: dict[str, dict[str, Path]] = {}
+
+    @property
+    def policies(self) -> str:
+        if self._policies is None:
+            self._policies = policies_hash(self.policies_dir)
+        return self._policies
+
+    def spec(self, spec_path: str) -> str | None:
+        path = self.root / spec_path
+        if path not in self._files:
+            self._files[path] = sha256_file(path) if path.is_file() else None
+        return self._files[path]
+
+    def suite(self, spec_path: str, name: str) -> str | None:
+        if spec_path not in self._specs:
+            self._specs[spec_path] = spec_suite_dirs(self.root, spec_path)
+        folder = self._specs[spec_path].get(name, self.root / "suites" / name)
+        if folder not in self._trees:
+            self._trees[folder] = sha256_tree(folder) if folder.is_dir() else None
+        return self._trees[folder]
+
+
+def mismatched_hashes(payload: dict[str, Any], current: CurrentHashes) -> list[str]:
+    """Which bound inputs differ today: "spec", "policies", "suites.<name>" (a suite gone today counts)."""
+    hashes = _mapping(payload.get("hashes"))
+    spec_path = str(payload.get("spec_path", ""))
+    out = []
+    if hashes.get("spec") != current.spec(spec_path):
+        out.append("spec")
+    if hashes.get("policies") != current.policies:
+        out.append("policies")
+    suites = _mapping(hashes.get("suites"))
+    for name, value in sorted(suites.items()):
+        if value != current.suite(spec_path, str(name)):
+            out.append(f"suites.{name}")
+    return out
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+__all__ = [
+    "CurrentHashes",
+    "evidence_for_run",
+    "evidence_key",
+    "mismatched_hashes",
+    "spec_suite_dirs",
+    "write_evidence",
+]

@@ -1,0 +1,309 @@
+"""Turn a stored run into its verdict and reports: statistics, the gate policy's decision, files, MLflow.
+
+`build_reports` reads only the run folder (run.json, results.jsonl, transcripts.jsonl) and the project's
+policies, so `guardrail report RUN_ID` rebuilds everything without a model call; it never imports litellm.
+The gate decision comes from `data.gate.eval.decision`, evaluated in the policy worker (a time limit, and a
+crash cannot take the CLI down). Files are written first; MLflow logging comes last and adds its run ids to
+summary.json, so a tracking failure never costs the user their report.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from guardrail.adapters.journal import RESULTS_FILE, TRANSCRIPTS_FILE, read_rows, write_json_atomic
+from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED, EngineWorker, load_bundle
+from guardrail.app.evidence import write_evidence
+from guardrail.core import recommend as rec
+from guardrail.core.hashing import policies_hash
+from guardrail.core.results import ResultRow, RunManifest
+from guardrail.core.scoring import count_summary
+from guardrail.core.stats import DEFAULT_RESAMPLES
+from guardrail.core.summary import Provenance, Summary, Tracking, judge_stats
+from guardrail.errors import ConfigError, CouldNotFinish, PolicyError
+from guardrail.project import Project
+
+GATE_QUERY = "data.gate.eval.decision"
+RUN_FILE = "run.json"
+SUMMARY_FILE = "summary.json"
+CSV_FILE = "results.csv"
+MARKDOWN_FILE = "report.md"
+HTML_FILE = "report.html"
+MAX_TRANSCRIPTS = 40  # violation transcripts embedded in the HTML report (the rest stay in transcripts.jsonl)
+_VERSIONED = ("numpy", "scipy", "pydantic", "gordon-to-regorus", "mlflow")
+
+
+@dataclass
+class ReportOutcome:
+    run_dir: Path
+    summary: Summary
+    files: dict[str, Path] = field(default_factory=dict)  # "summary", "csv", "markdown", "html"
+    evidence: list[Path] = field(default_factory=list)  # one record per candidate, in the run and in evidence/
+
+    @property
+    def allowed(self) -> bool:
+        return self.summary.gate.allow
+
+    @property
+    def tracking(self) -> Tracking | None:
+        return self.summary.tracking
+
+
+def read_manifest(run_dir: Path) -> RunManifest:
+    path = run_dir / RUN_FILE
+    if not path.is_file():
+        raise ConfigError(
+            "not a run folder: run.json is missing", path=str(run_dir), hint="pass a RUN_ID under reports/"
+        )
+    try:
+        return RunManifest.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or None
+        raise ConfigError(first["msg"], path=str(path), field=where) from None
+
+
+def read_violation_transcripts(run_dir: Path, rows: list[ResultRow]) -> dict[str, list[dict[str, Any]]]:
+    """Transcripts of rows with policy violations, per candidate (at most MAX_TRANSCRIPTS in all)."""
+    wanted = {(r.suite, r.task_id, r.candidate, r.repeat) for r in rows if r.violations}
+    out: dict[str, list[dict[str, Any]]] = {}
+    path = run_dir / TRANSCRIPTS_FILE
+    if not wanted or not path.is_file():
+        return out
+    kept = 0
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if kept >= MAX_TRANSCRIPTS:
+                break
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn last line after a kill
+            key = (
+                record.get("suite"),
+                record.get("task_id"),
+                record.get("candidate"),
+                record.get("repeat", 0),
+            )
+            if key in wanted:
+                out.setdefault(str(record["candidate"]), []).append(record)
+                kept += 1
+    return out
+
+
+def decide(project: Project, document: dict[str, Any], *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Any:
+    """Ask the gate policy. A project without `package gate.eval` is an input error, not a silent pass."""
+    bundle = load_bundle(project.policies, include_tests=False, display_root=project.root)
+    with EngineWorker(bundle, timeout_s=timeout_s) as engine:
+        if "data.gate.eval" not in {f"data.{p}" if not p.startswith("data.") else p for p in engine.packages()}:
+            raise PolicyError(
+                f"{project.display(project.policies)}: no gate policy (package gate.eval)",
+                hint="copy policies/gate/eval.rego from the guardrail repository",
+            )
+        answer = engine.query(GATE_QUERY, document)
+    return None if answer is UNDEFINED else answer
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def analyse(
+    manifest: RunManifest,
+    rows: list[ResultRow],
+    project: Project,
+    *,
+    resamples: int = DEFAULT_RESAMPLES,
+    policy_timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Summary:
+    """Statistics, comparison, the gate's decision and the recommendation, as one record."""
+    if not rows:
+        raise CouldNotFinish(f"run {manifest.run_id} has no results to compare", hint="resume or re-run it")
+    ids = [c.id for c in manifest.candidates]
+    simulated = {c.id for c in manifest.candidates if c.simulated}
+    stats = [
+        s.model_copy(update={"simulated": s.simulated or s.candidate in simulated})
+        for s in rec.all_candidate_stats(rows, ids, resamples=resamples)
+    ]
+    margin = manifest.thresholds.get("noninferiority_margin")
+    comparisons = rec.compare(
+        rows,
+        manifest.baseline,
+        ids,
+        margin=float(margin) if margin is not None else None,
+        resamples=resamples,
+    )
+    document = rec.gate_input(
+        stats,
+        comparisons,
+        thresholds=manifest.thresholds,
+        baseline=manifest.baseline,
+        proposed=manifest.proposed,
+        max_error_rate=manifest.max_error_rate,
+    )
+    answer = decide(project, document, timeout_s=policy_timeout_s)
+    gate = rec.read_decision(answer, stats, comparisons, baseline=manifest.baseline, proposed=manifest.proposed)
+    recommendation = rec.recommend(manifest.agent, stats, gate, current_model=manifest.current_model)
+    provenance = Provenance(
+        run_id=manifest.run_id,
+        eval_name=manifest.eval_name,
+        eval_path=manifest.eval_path,
+        agent=manifest.agent,
+        hashes=manifest.hashes,
+        suites=manifest.suites,
+        gate_policy_hash=policies_hash(project.policies),
+        guardrail_version=manifest.guardrail_version,
+        git_commit=manifest.git_commit,
+        versions=_versions(),
+        run_started_at=manifest.started_at,
+        run_finished_at=manifest.finished_at,
+        run_status=manifest.status,
+        generated_at=datetime.now(UTC),
+        resamples=resamples,
+    )
+    return Summary(
+        provenance=provenance,
+        counts=count_summary(rows),
+        baseline=manifest.baseline,
+        proposed=manifest.proposed,
+        current_model=manifest.current_model,
+        thresholds=manifest.thresholds,
+        candidates=stats,
+        comparisons=comparisons,
+        gate=gate,
+        recommendation=recommendation,
+        judge=judge_stats(rows, ids, resamples=resamples),  # optional LLM-judge metrics: reported, not gated
+    )
+
+
+CSV_COLUMNS = (
+    "run_id", "suite", "task_id", "candidate", "simulated", "repeat", "status", "failed_checks", "decision",
+    "favourable", "cf_group", "cf_attribute", "cf_value", "template", "violations", "violation_rules", "steps",
+    "model_calls", "cache_hits", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s", "error_kind",
+    "error",
+)  # fmt: skip
+
+
+def write_csv(path: Path, rows: list[ResultRow]) -> None:
+    """The results table: one line per (task, candidate, repeat); one column per slice key and per judge metric
+    (its score; empty when unscored). Judge checks are not among `failed_checks`: they never decide the status."""
+    slice_keys = sorted({k for r in rows for k in r.slice})
+    judged = sorted({c.name for r in rows for c in r.checks if c.name.startswith("judge:")})
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*CSV_COLUMNS, *(f"slice.{k}" for k in slice_keys), *judged])
+        for r in rows:
+            values = {
+                **r.model_dump(include=set(CSV_COLUMNS)),
+                "failed_checks": ";".join(c.name for c in r.checks if not c.passed and not c.name.startswith("judge:")),
+                "violations": len(r.violations),
+                "violation_rules": ";".join(sorted({v.rule for v in r.violations})),
+            }
+            writer.writerow(
+                [("" if values.get(c) is None else values[c]) for c in CSV_COLUMNS]
+                + [r.slice.get(k, "") for k in slice_keys]
+                + [_judge_score(r, name) for name in judged]
+            )
+
+
+def _judge_score(row: ResultRow, name: str) -> str:
+    score = next((c.score for c in row.checks if c.name == name), None)
+    return "" if score is None else f"{score:.4g}"
+
+
+def write_documents(run_dir: Path, summary: Summary, transcripts: dict[str, list[dict[str, Any]]]) -> dict[str, Path]:
+    from guardrail.report.html import render_html
+    from guardrail.report.markdown import render_markdown
+
+    files = {
+        "summary": run_dir / SUMMARY_FILE,
+        "markdown": run_dir / MARKDOWN_FILE,
+        "html": run_dir / HTML_FILE,
+    }
+    write_json_atomic(files["summary"], summary.model_dump(mode="json"))
+    files["markdown"].write_text(render_markdown(summary), encoding="utf-8")
+    files["html"].write_text(render_html(summary, transcripts), encoding="utf-8")
+    return files
+
+
+def build_reports(
+    run_dir: Path,
+    *,
+    track: bool,
+    tracking_uri: str | None,
+    project: Project | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    policy_timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> ReportOutcome:
+    """Compute everything for one run and write summary.json, results.csv, report.md, report.html; track."""
+    run_dir = run_dir.resolve()
+    manifest = read_manifest(run_dir)
+    if not (run_dir / RESULTS_FILE).is_file():
+        raise ConfigError("no results.jsonl in this run folder", path=str(run_dir))
+    rows = read_rows(run_dir / RESULTS_FILE)
+    project = project or Project.find(run_dir)
+    summary = analyse(manifest, rows, project, resamples=resamples, policy_timeout_s=policy_timeout_s)
+    transcripts = read_violation_transcripts(run_dir, rows)
+    csv_path = run_dir / CSV_FILE
+    write_csv(csv_path, rows)
+    files = {"csv": csv_path, **write_documents(run_dir, summary, transcripts)}
+    if track:
+        from guardrail.adapters.mlflow_store import log_comparison
+
+        local = tracking_uri is None
+        tracking = log_comparison(
+            summary,
+            rows,
+            tracking_uri=tracking_uri or project.mlflow_uri,
+            artifact_root=project.mlflow_artifacts if local else None,
+            artifacts=[files["csv"], files["summary"], files["markdown"], files["html"]],
+            write_table=write_csv,
+        )
+        summary = summary.model_copy(update={"tracking": tracking})
+        # each verdict carries its MLflow child run id: the evidence records cite it
+        summary = summary.model_copy(update={"gate": summary.gate.model_copy(update={"verdicts": summary.verdicts()})})
+        files.update(write_documents(run_dir, summary, transcripts))
+    # last, so each record can cite its MLflow run; the CI gate checks these (see app/evidence.py)
+    evidence = write_evidence(run_dir, project_evidence=project.evidence)
+    return ReportOutcome(run_dir=run_dir, summary=summary, files=files, evidence=evidence)
+
+
+def find_run(run_id: str, reports: Path | None = None) -> Path:
+    """A run folder from its id (under the reports folder) or a path to it."""
+    as_path = Path(run_id)
+    if (as_path / RUN_FILE).is_file():
+        return as_path
+    root = reports or Project.find().reports
+    candidate = root / run_id
+    if (candidate / RUN_FILE).is_file():
+        return candidate
+    known = sorted(p.name for p in root.iterdir() if (p / RUN_FILE).is_file()) if root.is_dir() else []
+    hint = f"runs here: {', '.join(known[-5:])}" if known else f"no runs under {root}"
+    raise ConfigError(f"run {run_id!r} not found", path=str(root), hint=hint)
+
+
+__all__ = [
+    "GATE_QUERY",
+    "ReportOutcome",
+    "analyse",
+    "build_reports",
+    "decide",
+    "find_run",
+    "read_manifest",
+    "write_csv",
+]

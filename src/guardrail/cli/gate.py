@@ -1,0 +1,86 @@
+"""`guardrail gate`: the CI gate on roster changes. Exit 0 allow, 1 deny, 2 bad input, 3 could not decide."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+
+from guardrail.cli.common import OUTPUT, POLICY_TIMEOUT, choice, emit
+from guardrail.errors import ConfigError, Failed
+
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+
+
+def gate(
+    roster: Path = typer.Option(Path("roster.yaml"), "--roster", "-r", help="The roster file in this commit."),
+    base_ref: str | None = typer.Option(
+        None, "--base-ref", help="Git ref of the base roster (e.g. origin/main); the same path at that ref."
+    ),
+    base: Path | None = typer.Option(None, "--base", help="The base roster as a file (instead of --base-ref)."),
+    evidence: Path | None = typer.Option(None, "--evidence", help="Evidence folder (default: evidence/)."),
+    policies: Path | None = typer.Option(
+        None, "--policies", "-p", help="Policy directory (default: policies/ of the roster's project)."
+    ),
+    fmt: str = typer.Option("text", "--format", "-f", help="text | json | junit | sarif | github | markdown"),
+    output: Path | None = OUTPUT,
+    max_age_days: float = typer.Option(30.0, "--max-age-days", min=0, help="Oldest evidence accepted, in days."),
+    now: str | None = typer.Option(
+        None, "--now", help="Decide as of this RFC3339 time (replaying an old decision); default: now."
+    ),
+    opa_url: str | None = typer.Option(None, "--opa-url", help="Evaluate on this OPA server instead of embedded."),
+    timeout: float = POLICY_TIMEOUT,
+) -> None:
+    """Diff the roster against its base and let the gate policy decide whether the change may merge.
+
+    A model switch needs passing, hash-bound evidence (`guardrail run` writes it); a new high-risk tool, a removed
+    human checkpoint or a newly autonomous agent needs an approval record; any roster `deny` blocks.
+    """
+    from datetime import UTC, datetime
+
+    from guardrail.app.gate import run_gate
+    from guardrail.project import Project
+    from guardrail.report.findings import FORMATS, render
+
+    choice(fmt, FORMATS, "--format")
+    moment = None
+    if now is not None:
+        try:
+            moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(f"{now!r} is not an RFC3339 time", field="--now") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    report = run_gate(
+        roster,
+        policies_dir=policies if policies is not None else Project.find(roster).policies,
+        base_path=base,
+        base_ref=base_ref,
+        evidence_dir=evidence,
+        max_age_days=max_age_days,
+        now=moment,
+        timeout_s=timeout,
+        opa_url=opa_url,
+    )
+    doc = report.findings_doc()
+    text = render(fmt, doc)
+    if fmt == "json":
+        payload = json.loads(text)
+        payload["gate"] = report.model_dump(mode="json", exclude={"findings"})
+        text = json.dumps(payload, indent=2) + "\n"
+    emit(text, output)
+    summary_file = os.environ.get(STEP_SUMMARY_ENV)
+    if fmt == "github" and summary_file:
+        try:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(render("markdown", doc) + "\n")
+        except OSError as exc:
+            raise ConfigError(f"cannot append the job summary: {exc.strerror}", path=summary_file) from None
+    if not report.passed:
+        raise Failed("")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("gate")(gate)

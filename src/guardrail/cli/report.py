@@ -1,0 +1,77 @@
+"""`guardrail report RUN_ID`: rebuild a run's statistics, gate decision, reports and MLflow runs from its files.
+
+No model is called and litellm is never imported: everything comes from reports/<run-id>/ and the project's
+policies. `guardrail run` calls the same helpers after its replay, so both commands print and decide alike.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from guardrail.errors import Failed
+
+if TYPE_CHECKING:
+    from guardrail.app.report import ReportOutcome
+
+NO_TRACK = typer.Option(False, "--no-track", help="Do not log to MLflow.")
+TRACKING_URI = typer.Option(
+    None,
+    "--tracking-uri",
+    metavar="URI",
+    help="MLflow tracking server (default: a sqlite store under .guardrail/ in the project).",
+)
+
+
+def report_and_show(run_dir: Path, *, track: bool, tracking_uri: str | None) -> ReportOutcome:
+    """Build every report for a run folder and print the ranked table."""
+    from guardrail.app.report import build_reports
+    from guardrail.report.console import console_for_output, render_console
+
+    outcome = build_reports(run_dir, track=track, tracking_uri=tracking_uri)
+    console = console_for_output()
+    render_console(outcome, console)
+    shared = sorted({p.parent for p in outcome.evidence} - {outcome.run_dir / "evidence"})
+    if outcome.evidence:
+        where = ", ".join(str(p) for p in shared) or str(outcome.run_dir / "evidence")
+        console.print(f"evidence: {len(outcome.evidence) // max(len(shared) + 1, 1)} record(s) in {where}")
+    return outcome
+
+
+def prefetch_tracking(track: bool, tracking_uri: str | None, near: Path) -> None:
+    """Warm MLflow while a replay runs (the project's local store by default), so logging adds little after."""
+    if track:
+        from guardrail.adapters.mlflow_store import prefetch
+        from guardrail.project import Project
+
+        prefetch(tracking_uri or Project.find(near).mlflow_uri)
+
+
+def fail_if_denied(outcome: ReportOutcome) -> None:
+    """Exit 1 when the gate denies the proposed candidate (or, with no proposal, every candidate)."""
+    gate = outcome.summary.gate
+    if not gate.allow:
+        what = f"the proposed candidate {gate.proposed}" if gate.proposed else "every candidate"
+        raise Failed(f"the eval gate denied {what} (see {outcome.files.get('html', outcome.run_dir)})")
+
+
+def report(
+    run_id: str = typer.Argument(..., metavar="RUN_ID", help="A run id under the reports folder, or a run folder."),
+    reports: Path | None = typer.Option(None, "--reports", metavar="DIR", help="Reports folder (default: reports/)."),
+    no_track: bool = NO_TRACK,
+    tracking_uri: str | None = TRACKING_URI,
+) -> None:
+    """Recompute a stored run's statistics, gate decision and reports (HTML, Markdown, CSV, summary.json)."""
+    from guardrail.app.report import find_run
+
+    outcome = report_and_show(find_run(run_id, reports), track=not no_track, tracking_uri=tracking_uri)
+    fail_if_denied(outcome)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
+
+
+__all__ = ["NO_TRACK", "TRACKING_URI", "fail_if_denied", "prefetch_tracking", "register", "report", "report_and_show"]

@@ -1,0 +1,109 @@
+"""`guardrail run` through the real entry point: every exit code, messages without tracebacks, simulated
+labels."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from tests.support.cli import run_cli
+from tests.support.run_project import make_project
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _project(root: Path, **kw: object) -> Path:
+    """The runner's test project plus the bundled gate policy, which `guardrail run` consults after the replay."""
+    spec = make_project(root, **kw)  # type: ignore[arg-type]
+    gate = root / "policies/gate"
+    gate.mkdir(parents=True, exist_ok=True)
+    (gate / "eval.rego").write_text((REPO / "policies/gate/eval.rego").read_text())
+    return spec
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_simulated_run_prints_counts_and_exits_0(tmp_path: Path) -> None:
+    spec = _project(tmp_path, tasks=4, candidates=["sim/frontier", "sim/reckless"])
+    result = run_cli("run", spec, "--quiet", "--no-track", cwd=tmp_path)
+    assert result.code == 0, result.text
+    assert "sim/frontier (simulated)" in result.out and "sim/reckless (simulated)" in result.out
+    run_dirs = list((tmp_path / "reports").iterdir())
+    assert len(run_dirs) == 1 and str(run_dirs[0].name) in result.out
+    rows = [json.loads(x) for x in (run_dirs[0] / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 8 and all(r["simulated"] for r in rows)
+    # a second run is served from the cache: zero model calls
+    again = run_cli("run", spec, "--quiet", "--no-track", "--candidates", "sim/frontier", cwd=tmp_path)
+    assert again.code == 0, again.text
+    (newest,) = set((tmp_path / "reports").iterdir()) - set(run_dirs)
+    rows = [json.loads(x) for x in (newest / "results.jsonl").read_text().splitlines()]
+    assert {r["candidate"] for r in rows} == {"sim/frontier"} and len(rows) == 4
+    assert sum(r["model_calls"] for r in rows) == 0 and all(r["cache_hits"] > 0 for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("target", "text", "where"),
+    [
+        (
+            "suites/triage/bad.yaml",
+            "- id: x\n  messages: [{role: user, content: hi}]\n  tools: [ghost.tool]\n",
+            "bad.yaml:3",
+        ),
+        ("suites/triage/bad.jsonl", '{"id": "x", "messages": [}\n', "bad.jsonl:1"),
+        ("evals/triage.yaml", "name: x\nagent: [unclosed\n", "triage.yaml:"),
+        (
+            "evals/triage.yaml",
+            "name: x\nagent: triage\nsuites: [suites/triage]\ncandidates: [sim/genius]\nbaseline: sim/genius\n",
+            "triage.yaml:4",
+        ),
+        (
+            "roster.yaml",
+            "version: 1\norganization: T\nagents:\n  - name: triage\n    model: m\n    tools: [nope]\n",
+            "roster.yaml:6",
+        ),
+    ],
+)
+def test_malformed_inputs_exit_2_with_file_and_line(tmp_path: Path, target: str, text: str, where: str) -> None:
+    spec = _project(tmp_path, tasks=2)
+    (tmp_path / target).write_text(text)
+    result = run_cli("run", spec, "--quiet", "--no-track", cwd=tmp_path)
+    assert result.code == 2, result.text
+    assert where in result.err and result.err.startswith("guardrail: error:")
+    assert "Traceback" not in result.text
+
+
+def test_bad_options_exit_2(tmp_path: Path) -> None:
+    spec = _project(tmp_path, tasks=1)
+    assert run_cli("run", tmp_path / "evals/missing.yaml", cwd=tmp_path).code == 2
+    unknown = run_cli("run", spec, "--candidates", "openai/ghost", "--quiet", "--no-track", cwd=tmp_path)
+    assert unknown.code == 2 and "openai/ghost" in unknown.err
+    resume = run_cli("run", spec, "--resume", "20990101T000000Z-0000", "--quiet", "--no-track", cwd=tmp_path)
+    assert resume.code == 2 and "no run" in resume.err
+    assert run_cli("run", spec, "--concurrency", "0", cwd=tmp_path).code == 2
+
+
+def test_unreachable_provider_exits_3(tmp_path: Path) -> None:
+    params = {"api_base": f"http://127.0.0.1:{_closed_port()}/v1", "api_key": "test"}
+    spec = _project(tmp_path, tasks=2, candidates=[{"id": "openai/down", "params": params}], timeout_s=2)
+    result = run_cli("run", spec, "--quiet", "--no-track", "--no-cache", cwd=tmp_path)
+    assert result.code == 3, result.text
+    assert "too many task errors" in result.err and "openai/down" in result.err
+    assert "Traceback" not in result.text
+    run_dir = next((tmp_path / "reports").iterdir())
+    rows = [json.loads(x) for x in (run_dir / "results.jsonl").read_text().splitlines()]
+    assert {r["status"] for r in rows} == {"error"} and {r["error_kind"] for r in rows} == {"connection"}
+    assert "test" not in json.dumps(json.loads((run_dir / "run.json").read_text())["candidates"])  # no api_key
+
+
+def test_out_option_sets_the_reports_folder(tmp_path: Path) -> None:
+    spec = _project(tmp_path, tasks=1, candidates=["sim/balanced"])
+    result = run_cli("run", spec, "--quiet", "--no-track", "--out", tmp_path / "elsewhere", cwd=tmp_path)
+    assert result.code == 0, result.text
+    assert len(list((tmp_path / "elsewhere").glob("*/results.jsonl"))) == 1
+    assert not (tmp_path / "reports").exists()
