@@ -56,6 +56,7 @@ FAST_COMMANDS = [
     ["policy", "test", "policies"],
     ["policy", "check", "policies"],
     ["roster", "check", "examples/roster.yaml"],
+    ["gate", "--roster", "examples/roster.yaml", "--base", "examples/roster.yaml"],
 ]
 
 

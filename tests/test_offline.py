@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,15 +53,25 @@ def test_offline_defaults_are_set_on_import_and_respect_the_user() -> None:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_main_commands_make_no_outbound_connection(repo_root: Path, tmp_path: Path) -> None:
+    """Policy tests, roster check, a full tracked run (litellm, deepeval, mlflow loaded), report and gate."""
+    project = tmp_path / "project"
+    for folder in ("policies", "suites", "evals", "examples"):
+        shutil.copytree(repo_root / folder, project / folder)
     log = tmp_path / "net.log"
-    reports = tmp_path / "reports"
-    commands = [
-        ["policy", "test", "policies", "--coverage"],
-        ["roster", "check", "examples/roster.yaml"],
-        ["roster", "check", "examples/unsafe-roster.yaml"],
+    base = tmp_path / "base-roster.yaml"
+    shutil.copy(project / "examples" / "roster.yaml", base)
+    commands: list[tuple[list[str], set[int]]] = [
+        (["policy", "test", "policies", "--coverage"], {0}),
+        (["roster", "check", "examples/roster.yaml"], {0}),
+        (["roster", "check", "examples/unsafe-roster.yaml"], {1}),
+        (["run", "evals/support-triage.yaml", "--candidates", "sim/frontier,sim/balanced", "--quiet"], {0}),
+        (["gate", "--roster", "examples/roster.yaml", "--base", str(base)], {0}),
     ]
-    for argv in commands:
-        proc = run_guarded(argv, repo_root, log)
-        assert proc.returncode in (0, 1), proc.stderr
+    for argv, codes in commands:
+        proc = run_guarded(argv, project, log)
+        assert proc.returncode in codes, f"{argv}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    run_id = next((project / "reports").iterdir()).name
+    proc = run_guarded(["report", run_id], project, log)
+    assert proc.returncode == 0, proc.stderr
+    assert (project / ".guardrail" / "mlflow.db").is_file()
     assert not log.exists() or log.read_text() == "", log.read_text()
-    del reports

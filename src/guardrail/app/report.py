@@ -188,6 +188,7 @@ def analyse(
         gate=gate,
         recommendation=recommendation,
         judge=judge_stats(rows, ids, resamples=resamples),  # optional LLM-judge metrics: reported, not gated
+        judge_model=manifest.judge_model,
     )
 
 

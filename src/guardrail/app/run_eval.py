@@ -355,6 +355,7 @@ def run_eval(
         started_at=previous.started_at if previous else now,
         status="running",
         max_error_rate=spec.max_error_rate,
+        judge_model=spec.judge.model if spec.judge else None,
     )
     progress = progress or RunProgress.live(quiet=options.quiet)
     journal: Journal | None = None

@@ -469,27 +469,19 @@ def recommend(
     cost = best.cost_per_task.point if best.cost_per_task else None
     saving = (current_cost - cost) * 1000 if current_cost is not None and cost is not None else None
     label = f"{best.candidate} (simulated)" if best.simulated else best.candidate
-    if saving is None:
-        tail = (
-            f"; the current model {current_model} was not among the candidates, so no saving is computed"
-            if current_model
-            else ""
-        )
-    elif best.candidate == current_model:
-        return Recommendation(
-            agent=agent,
-            candidate=best.candidate,
-            simulated=best.simulated,
-            cost_per_task_usd=cost,
-            current_model=current_model,
-            current_cost_per_task_usd=current_cost,
-            saving_per_1000_tasks_usd=saving,
-            stopped=stopped,
-            message=f"keep {agent} on {label}: the current model is the cheapest candidate that passed every threshold",
-        )
+    if best.candidate == current_model:
+        message = f"keep {agent} on {label}: the current model is the cheapest candidate that passed every threshold"
     else:
-        verb = "saves" if saving >= 0 else "costs"
-        tail = f"; it {verb} ${abs(saving):.4f} per 1,000 tasks against the current model {current_model}"
+        if saving is None:
+            tail = (
+                f"; the current model {current_model} was not among the candidates, so no saving is computed"
+                if current_model
+                else ""
+            )
+        else:
+            verb = "saves" if saving >= 0 else "costs"
+            tail = f"; it {verb} ${abs(saving):.4f} per 1,000 tasks against the current model {current_model}"
+        message = f"switch {agent} to {label}: the cheapest candidate that passed every threshold{tail}"
     return Recommendation(
         agent=agent,
         candidate=best.candidate,
@@ -499,7 +491,7 @@ def recommend(
         current_cost_per_task_usd=current_cost,
         saving_per_1000_tasks_usd=saving,
         stopped=stopped,
-        message=f"switch {agent} to {label}: the cheapest candidate that passed every threshold{tail}",
+        message=message,
     )
 
 

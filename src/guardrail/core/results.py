@@ -123,3 +123,4 @@ class RunManifest(BaseModel):
     finished_at: datetime | None = None
     status: Literal["running", "finished", "interrupted", "failed"] = "running"
     max_error_rate: float | None = None
+    judge_model: str | None = None  # the LLM judge named in the spec, if any (its scores are reported, not gated)

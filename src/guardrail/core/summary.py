@@ -131,6 +131,7 @@ class Summary(BaseModel):
 
     v: int = SUMMARY_SCHEMA_VERSION
     kind: Literal["guardrail.eval.summary"] = "guardrail.eval.summary"
+    judge_model: str | None = None
     provenance: Provenance
     counts: dict[str, Any] = Field(default_factory=dict)  # the runner's per-candidate counts
     baseline: str

@@ -16,6 +16,7 @@ from typing import Any
 from guardrail.core.recommend import CandidateStats, Comparison
 from guardrail.core.stats import Interval, ParityStats
 from guardrail.core.summary import Summary
+from guardrail.report.markdown import num
 
 PALETTE = ("#0969da", "#8250df", "#bf3989", "#1a7f37", "#9a6700", "#cf222e", "#0550ae", "#6e7781")
 WIDTH = 720
@@ -26,18 +27,10 @@ def _asset(name: str) -> str:
     return resources.files("guardrail.report").joinpath("assets", name).read_text(encoding="utf-8")
 
 
-def _num(value: float | None, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if digits > 3 and value != 0 and abs(value) < 0.01:  # costs and p-values; rates keep fixed decimals
-        return f"{value:.2e}"
-    return f"{value:.{digits}f}"
-
-
 def _ci(i: Interval | None, digits: int = 3) -> str:
     if i is None:
         return "–"
-    return f'{_num(i.point, digits)} <span class="ci">[{_num(i.lower, digits)}, {_num(i.upper, digits)}]</span>'
+    return f'{num(i.point, digits)} <span class="ci">[{num(i.lower, digits)}, {num(i.upper, digits)}]</span>'
 
 
 def _label(name: str, simulated: bool) -> str:
@@ -68,7 +61,7 @@ def interval_chart(
     lo: float,
     hi: float,
     marks: Sequence[tuple[float, str, str]] = (),
-    fmt: Callable[[float], str] = _num,
+    fmt: Callable[[float], str] = num,
 ) -> str:
     """One row per item: a 95% interval line and its point; vertical marks for thresholds / zero."""
     row_h, top, bottom = 26, 24, 26
@@ -134,7 +127,7 @@ def pareto_chart(summary: Summary, colours: dict[str, str]) -> str:
         cx, ay = x_lo + (x_hi - x_lo) * k / 4, y_lo + (y_hi - y_lo) * k / 4
         parts.append(
             f'<line class="grid" x1="{x(cx):.1f}" x2="{x(cx):.1f}" y1="{top}" y2="{height - bottom}"/>'
-            f'<text x="{x(cx):.1f}" y="{height - bottom + 16}" text-anchor="middle">{_num(cx, 4)}</text>'
+            f'<text x="{x(cx):.1f}" y="{height - bottom + 16}" text-anchor="middle">{num(cx, 4)}</text>'
             f'<line class="grid" x1="{left}" x2="{WIDTH - right}" y1="{y(ay):.1f}" y2="{y(ay):.1f}"/>'
             f'<text x="{left - 6}" y="{y(ay) + 4:.1f}" text-anchor="end">{ay:.2f}</text>'
         )
@@ -161,8 +154,8 @@ def pareto_chart(summary: Summary, colours: dict[str, str]) -> str:
         assert c is not None and a is not None
         right_side = x(c.point) > WIDTH * 0.75  # labels on the right half would run off the chart
         tip = (
-            f"{s.candidate}: accuracy {_num(a.point)} [{_num(a.lower)}, {_num(a.upper)}], "
-            f"cost/task {_num(c.point, 5)} [{_num(c.lower, 5)}, {_num(c.upper, 5)}]"
+            f"{s.candidate}: accuracy {num(a.point)} [{num(a.lower)}, {num(a.upper)}], "
+            f"cost/task {num(c.point, 5)} [{num(c.lower, 5)}, {num(c.upper, 5)}]"
             + (" · on the Pareto frontier" if s.on_pareto_front else "")
         )
         parts.append(
@@ -216,7 +209,7 @@ def slice_heatmap(summary: Summary) -> str:
                 parts.append(f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{row_h - 2}" fill="#eaeef2"/>')
                 continue
             a = sl.accuracy
-            tip = f"{s.candidate} · {key}={value}: {_num(a.point)} [{_num(a.lower)}, {_num(a.upper)}], n={a.n}"
+            tip = f"{s.candidate} · {key}={value}: {num(a.point)} [{num(a.lower)}, {num(a.upper)}], n={a.n}"
             parts.append(
                 f'<g><title>{escape(tip)}</title><rect x="{x}" y="{y}" width="{cell_w - 2}" height="{row_h - 2}" '
                 f'fill="{_heat(a.point)}"/><text x="{x + cell_w / 2:.1f}" y="{y + row_h / 2 + 4:.1f}" '
@@ -284,8 +277,8 @@ def _paired_table(comparisons: Sequence[Comparison], stats: dict[str, CandidateS
         )
         body.append(
             f"<tr><td>{_label(c.candidate, sim)}</td><td>{c.n_pairs}</td><td>{c.dropped_errors}</td>"
-            f"<td>{_ci(c.diff)}</td><td>{c.better}</td><td>{c.worse}</td><td>{_num(c.mcnemar_p, 4)}</td>"
-            f"<td>{_num(c.holm_p, 4)}</td><td>{_num(c.margin)}</td><td>{ni}</td></tr>"
+            f"<td>{_ci(c.diff)}</td><td>{c.better}</td><td>{c.worse}</td><td>{num(c.mcnemar_p, 4)}</td>"
+            f"<td>{num(c.holm_p, 4)}</td><td>{num(c.margin)}</td><td>{ni}</td></tr>"
         )
     if not body:
         return "<p>No candidate besides the baseline.</p>"
@@ -317,7 +310,7 @@ def _bias_table(summary: Summary) -> str:
                 f"<td>{_ci(parity.parity_diff) if parity else '–'}</td>"
                 f"<td>{_ci(parity.impact_ratio) if parity else '–'}</td>"
                 f'<td class="text">{_direction(parity)}</td>'
-                f"<td>{_num(b.direction_p, 4)}</td><td>{flagged}</td></tr>"
+                f"<td>{num(b.direction_p, 4)}</td><td>{flagged}</td></tr>"
             )
     if not body:
         return "<p>No counterfactual groups in this run.</p>"
@@ -339,7 +332,8 @@ def _judge_table(summary: Summary) -> str:
         for j in summary.judge
     ]
     note = (
-        '<p class="note">Scores in [0, 1], higher is better (bias: 1 = no bias found); pass rate: share of judged '
+        f'<p class="note">Judge model: {escape(summary.judge_model or "unknown")}. '
+        "Scores in [0, 1], higher is better (bias: 1 = no bias found); pass rate: share of judged "
         "answers at or above the judge's threshold. Unjudged: the judge failed or the task had no final answer. "
         "These metrics are reported, not gated: they never change a task's status or the gate decision.</p>"
     )

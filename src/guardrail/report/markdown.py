@@ -6,7 +6,8 @@ from guardrail.core.stats import Interval
 from guardrail.core.summary import Summary
 
 
-def _num(value: float | None, digits: int = 3) -> str:
+def num(value: float | None, digits: int = 3) -> str:
+    """Costs and p-values in scientific notation when tiny; rates with fixed decimals (shared with the HTML)."""
     if value is None:
         return "–"
     if digits > 3 and value != 0 and abs(value) < 0.01:  # costs and p-values; rates keep fixed decimals
@@ -17,7 +18,7 @@ def _num(value: float | None, digits: int = 3) -> str:
 def ci(interval: Interval | None, digits: int = 3) -> str:
     if interval is None:
         return "–"
-    return f"{_num(interval.point, digits)} [{_num(interval.lower, digits)}, {_num(interval.upper, digits)}]"
+    return f"{num(interval.point, digits)} [{num(interval.lower, digits)}, {num(interval.upper, digits)}]"
 
 
 def _cell(text: str) -> str:
@@ -77,7 +78,7 @@ def render_markdown(summary: Summary) -> str:
         for c in summary.comparisons:
             lines.append(
                 f"| {_cell(c.candidate)} | {c.n_pairs} | {c.dropped_errors} | {ci(c.diff)} | {c.better} | {c.worse} "
-                f"| {_num(c.mcnemar_p, 4)} | {_num(c.holm_p, 4)} |"
+                f"| {num(c.mcnemar_p, 4)} | {num(c.holm_p, 4)} |"
             )
     bias = [(s, b) for s in summary.candidates for b in s.bias]
     if bias:
