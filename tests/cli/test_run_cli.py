@@ -107,3 +107,50 @@ def test_out_option_sets_the_reports_folder(tmp_path: Path) -> None:
     assert result.code == 0, result.text
     assert len(list((tmp_path / "elsewhere").glob("*/results.jsonl"))) == 1
     assert not (tmp_path / "reports").exists()
+
+
+def test_gate_denial_of_the_proposed_candidate_exits_1(tmp_path: Path) -> None:
+    spec = _project(
+        tmp_path,
+        tasks=6,
+        candidates=["sim/frontier", {"id": "sim/budget", "params": {"sim_accuracy": 0.0}}],
+        propose="sim/budget",
+        thresholds={"accuracy": {"min": 0.9}},
+    )
+    result = run_cli("run", spec, "--quiet", "--no-track", cwd=tmp_path)
+    assert result.code == 1, result.text
+    assert "the eval gate denied the proposed candidate sim/budget" in result.err
+    assert "Traceback" not in result.text
+
+
+@pytest.mark.integration
+def test_ctrl_c_exits_130_and_the_run_resumes_to_one_row_per_task(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spec = _project(tmp_path, tasks=120, candidates=["sim/frontier"])
+    env = dict(os.environ, GUARDRAIL_SIM_LATENCY_SCALE="0.05", PYTHONPATH=str(REPO / "src"))
+    argv = [sys.executable, "-m", "guardrail.cli.main", "run", str(spec), "--quiet", "--no-track", "--concurrency", "2"]
+    proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    journal: list[Path] = []
+    while time.monotonic() < deadline:
+        journal = list((tmp_path / "reports").glob("*/results.jsonl")) if (tmp_path / "reports").is_dir() else []
+        if journal and len(journal[0].read_text().splitlines()) >= 5:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    run_dir = journal[0].parent
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    done_before = len(journal[0].read_text().splitlines())
+    assert 0 < done_before < 120
+    resumed = run_cli("run", spec, "--quiet", "--no-track", "--resume", run_dir.name, cwd=tmp_path)
+    assert resumed.code == 0, resumed.text
+    keys = [json.loads(line)["task_id"] for line in journal[0].read_text().splitlines()]
+    assert len(keys) == len(set(keys)) == 120

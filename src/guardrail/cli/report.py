@@ -33,10 +33,10 @@ def report_and_show(run_dir: Path, *, track: bool, tracking_uri: str | None) -> 
     outcome = build_reports(run_dir, track=track, tracking_uri=tracking_uri)
     console = console_for_output()
     render_console(outcome, console)
-    shared = sorted({p.parent for p in outcome.evidence} - {outcome.run_dir / "evidence"})
-    if outcome.evidence:
-        where = ", ".join(str(p) for p in shared) or str(outcome.run_dir / "evidence")
-        console.print(f"evidence: {len(outcome.evidence) // max(len(shared) + 1, 1)} record(s) in {where}")
+    in_run = outcome.run_dir / "evidence"
+    committed = [p for p in outcome.evidence if p.parent != in_run]  # the copies meant to be committed
+    if committed:
+        console.print(f"evidence: {len(committed)} record(s) in {committed[0].parent} (commit them with the roster)")
     return outcome
 
 
