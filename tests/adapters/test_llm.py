@@ -164,6 +164,9 @@ def test_unknown_provider_is_a_bad_request_not_a_crash() -> None:
     assert isinstance(result, CallError) and result.kind == "bad_request"
 
 
+FAKE_AWS_KEY = "AKIA" + "ABCDEFGHIJKLMNOP"  # assembled so no key-shaped literal is committed
+
+
 @pytest.mark.parametrize(
     ("text", "secret"),
     [
@@ -171,7 +174,7 @@ def test_unknown_provider_is_a_bad_request_not_a_crash() -> None:
         ("header Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload", "eyJhbGciOiJIUzI1NiJ9"),
         ("call failed api_key=hunter2secret&x=1", "hunter2secret"),
         ('{"api-key": "abc123def456"}', "abc123def456"),
-        ("aws AKIAABCDEFGHIJKLMNOP leaked", "AKIAABCDEFGHIJKLMNOP"),
+        (f"aws {FAKE_AWS_KEY} leaked", FAKE_AWS_KEY),
         ("password: correcthorsebattery", "correcthorsebattery"),
     ],
 )
