@@ -23,10 +23,10 @@ from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED, PolicyBundle, 
 from guardrail.adapters.roster_file import LoadedRoster, load_roster, parse_roster
 from guardrail.app.engine import load_policies, open_engine
 from guardrail.app.evidence import CurrentHashes, evidence_key, mismatched_hashes
-from guardrail.app.roster_check import evaluate_roster, load_waivers
+from guardrail.app.roster_check import roster_findings
 from guardrail.core.diff import Change, diff_rosters
 from guardrail.core.evidence import address, signature_status
-from guardrail.core.findings import Finding, FindingsDoc, Location, apply_waivers, sort_findings
+from guardrail.core.findings import Finding, FindingsDoc, Location
 from guardrail.errors import ConfigError, EngineError, PolicyError
 from guardrail.project import Project
 
@@ -414,8 +414,7 @@ def _open_engine(bundle: PolicyBundle, policies_dir: Path, *, timeout_s: float, 
 def _roster_findings(
     engine: PolicyEngine, bundle: PolicyBundle, head: LoadedRoster, policies_dir: Path, today: date
 ) -> list[Finding]:
-    findings = evaluate_roster(engine, bundle, head)
-    return sort_findings(apply_waivers(findings, load_waivers(bundle, policies_dir), today))
+    return roster_findings(engine, bundle, head, policies_dir, today)
 
 
 def _wanted_evidence(changes: list[Change], head: LoadedRoster) -> dict[str, list[str]]:

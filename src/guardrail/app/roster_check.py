@@ -50,29 +50,40 @@ def check_roster(
 ) -> RosterReport:
     loaded = load_roster(roster_path)
     bundle = load_policies(policies_dir)
+    metas = parse_metadata(bundle)
     engine = open_engine(bundle, timeout_s=timeout_s, opa_url=opa_url)
     try:
-        findings = evaluate_roster(engine, bundle, loaded)
+        findings = roster_findings(engine, bundle, loaded, policies_dir, today or date.today(), metas)
     finally:
         engine.close()
-    findings = apply_waivers(findings, load_waivers(bundle, policies_dir), today or date.today())
-    metas = parse_metadata(bundle)
     return RosterReport(
         roster=loaded.path,
         organization=loaded.roster.organization,
         agents=[a.name for a in loaded.roster.agents],
         policies=str(policies_dir),
-        findings=sort_findings(findings),
+        findings=findings,
         rules=[_rule_entry(m) for m in metas if m.package.startswith(f"data.{ROSTER_NAMESPACE}")],
     )
 
 
-def evaluate_roster(engine: PolicyEngine, bundle: PolicyBundle, loaded: LoadedRoster) -> list[Finding]:
+def roster_findings(
+    engine: PolicyEngine,
+    bundle: PolicyBundle,
+    loaded: LoadedRoster,
+    policies_dir: Path,
+    today: date,
+    metas: list[RuleMeta] | None = None,
+) -> list[Finding]:
+    """The roster's findings as every command reports them: evaluated, waivers applied, sorted by agent."""
+    found = evaluate_roster(engine, loaded, metas if metas is not None else parse_metadata(bundle))
+    return sort_findings(apply_waivers(found, load_waivers(bundle, policies_dir), today))
+
+
+def evaluate_roster(engine: PolicyEngine, loaded: LoadedRoster, metas: list[RuleMeta]) -> list[Finding]:
     """Evaluate every `deny`/`warn`/`violation` rule under `data.roster` in one query, then normalise."""
     value = engine.query(f"data.{ROSTER_NAMESPACE}", loaded.roster.policy_input())
     if value is UNDEFINED:
         return []
-    metas = parse_metadata(bundle)
     findings: list[Finding] = []
     for package, kind, items in _finding_sets(value, f"data.{ROSTER_NAMESPACE}"):
         for item in items:
