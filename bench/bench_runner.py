@@ -3,17 +3,18 @@
     .venv/bin/python bench/bench_runner.py                 # everything (a few minutes on 2 cores)
     .venv/bin/python bench/bench_runner.py --only latency  # latency | zero | cached | memory
     .venv/bin/python bench/bench_runner.py --memory-tasks 2000
+    .venv/bin/python bench/bench_runner.py --workers 1      # the whole replay in one process
 
 Against tests/support/openai_server.py on 127.0.0.1 (in its own process) through litellm, 300 tasks x 3 candidates,
-at default settings (spec concurrency 64, ModelClient cache/throttle/retry). Each task is an agent task: one tool
-call (decided by the action policy) and a final answer, so 2 model calls per task-evaluation; the 200 ms case also
-runs answer-only tasks (1 call each). Beside each figure: the same calls sent by bare litellm (the SDK's floor on
-this machine now).
+at default settings (spec concurrency 64, one replay process per core, ModelClient cache/throttle/retry). Each task
+is an agent task: one tool call (decided by the action policy) and a final answer, so 2 model calls per
+task-evaluation; the 200 ms case also runs answer-only tasks (1 call each). Beside each figure: the same calls sent
+by bare litellm from one process (the SDK's own cost on this machine now; the test server shares the same cores).
   * 200 ms latency: wall time (target <= 8 s) and the ratio to the ideal  calls x latency / concurrency  (<= 1.5)
   * 0 ms latency: task-evaluations per second (target >= 200/s)
   * cached re-run: zero model calls; wall time
   * 20,000 tasks on the in-process simulated model (its own process): peak RSS (<= 600 MB) and throughput over the
-    first and last tenth of the rows.
+    first and last tenth of the rows; in one replay process (the target's case), then in one per core.
 Figures are medians over --repeats runs where repeated; printed with their targets, never asserted.
 """
 
@@ -52,11 +53,14 @@ def _project(root: Path, tasks: int, candidates: list[Any], *, tools: bool = Tru
     return make_project(root, tasks=tasks, candidates=candidates, tools=tools)
 
 
-def _run(spec: Path) -> tuple[float, Any]:
+WORKERS: int | None = None  # --workers; None: the runner's default (one per core for big runs)
+
+
+def _run(spec: Path, workers: int | None = None) -> tuple[float, Any]:
     from guardrail.app.run_eval import RunOptions, run_eval
 
     started = time.perf_counter()
-    outcome = run_eval(spec, RunOptions(quiet=True))
+    outcome = run_eval(spec, RunOptions(quiet=True, workers=workers or WORKERS))
     return time.perf_counter() - started, outcome
 
 
@@ -130,7 +134,7 @@ def litellm_alone(latency_ms: float, calls: int, concurrency: int, *, with_tools
             {"role": "tool", "tool_call_id": "c1", "content": '{"status": "delivered"}'},
         ]
 
-    from guardrail.app.run_eval import register_prices
+    from guardrail.app.replay import register_prices
     from guardrail.core.suite import Candidate
 
     register_prices([Candidate(id="openai/x", **PRICES)])  # as the runner does for its priced candidates
@@ -181,9 +185,9 @@ def bench_server(latency_ms: float, repeats: int, *, cached: bool, tools: bool =
                 assert server.count() == sent and calls2 == 0 and hits2 == calls, (calls2, hits2)
                 cached_walls.append(wall2)
     shape = "tool call + answer" if tools else "answer only"
-    label = f"{TASKS}x{len(CANDIDATES)} @ {latency_ms:g} ms, {shape}"
+    label = f"{TASKS}x{len(CANDIDATES)} @ {latency_ms:g} ms, {shape}, {outcome.manifest.workers} workers"
     floor = litellm_alone(latency_ms, calls, concurrency, with_tools=tools)
-    report(f"{label}: bare litellm, same {calls} calls (machine floor)", floor, "s", "", None)
+    report(f"{label}: bare litellm, one process, same {calls} calls", floor, "s", "", None)
     report(f"{label}: runner wall / bare litellm wall", statistics.median(walls) / floor, "x", "", None)
     if latency_ms:
         wall = statistics.median(walls)
@@ -197,30 +201,33 @@ def bench_server(latency_ms: float, repeats: int, *, cached: bool, tools: bool =
         report(f"{label}: cached re-run wall time, 0 model calls", statistics.median(cached_walls), "s", "", None)
 
 
-def memory_child(tasks: int) -> None:
-    """Runs in its own process so ru_maxrss is this run's peak alone; prints one JSON line."""
+def memory_child(tasks: int, workers: int) -> None:
+    """Runs in its own process so ru_maxrss is this run's peak alone; prints one JSON line. With worker
+    processes, the peak is bounded by the parent's plus each worker at the largest worker's peak."""
     os.environ["GUARDRAIL_SIM_LATENCY_SCALE"] = "0"
     with tempfile.TemporaryDirectory() as tmp:
         spec = _project(Path(tmp), tasks, ["sim/frontier"])
-        wall, outcome = _run(spec)
+        wall, outcome = _run(spec, workers)
         stamps = sorted(r.finished_at.timestamp() for r in outcome.rows if r.finished_at)
         tenth = max(1, len(stamps) // 10)
         started = stamps[0] - (stamps[tenth] - stamps[0]) / tenth  # about when the first row started
         first = tenth / (stamps[tenth - 1] - started)
         last = tenth / (stamps[-1] - stamps[-tenth - 1])
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"rows": len(outcome.rows), "wall": wall, "peak_mb": peak_mb, "first": first, "last": last}))
+        if outcome.manifest.workers > 1:
+            peak_mb += outcome.manifest.workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        result = {"rows": len(outcome.rows), "wall": wall, "peak_mb": peak_mb, "first": first, "last": last}
+        print(json.dumps({**result, "workers": outcome.manifest.workers}))
 
 
-def bench_memory(tasks: int) -> None:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--memory-child", str(tasks)], capture_output=True, text=True, check=False
-    )
+def bench_memory(tasks: int, workers: int) -> None:
+    argv = [sys.executable, __file__, "--memory-child", str(tasks), "--workers", str(workers)]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         print(proc.stderr[-3000:])
         raise SystemExit("memory benchmark failed")
     data = json.loads(proc.stdout.strip().splitlines()[-1])
-    label = f"{tasks} tasks on sim/frontier (in-process)"
+    label = f"{tasks} tasks on sim/frontier, {data['workers']} process(es)"
     report(f"{label}: peak RSS", data["peak_mb"], "MB", "<= 600 MB", data["peak_mb"] <= 600)
     report(f"{label}: task-evaluations/s overall", data["rows"] / data["wall"], "/s", "", None)
     report(f"{label}: throughput first tenth", data["first"], "/s", "", None)
@@ -234,17 +241,22 @@ def main() -> None:
     parser.add_argument("--only", choices=("latency", "zero", "cached", "memory"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--memory-tasks", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, help="replay processes (default: the runner's own choice)")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
         serve(args.serve)
         return
+    global WORKERS
+    WORKERS = args.workers
     if args.memory_child:
-        memory_child(args.memory_child)
+        memory_child(args.memory_child, args.workers or 1)
         return
     print(f"guardrail runner benchmark · {os.cpu_count()} cores · load {os.getloadavg()[0]:.1f}", flush=True)
-    import litellm  # noqa: F401  (import cost ~4 s is paid once here, not inside the first timing)
+    from guardrail.adapters import llm
+
+    llm.preload()  # import cost (~4 s) paid once here, not inside the first timing; bare litellm gets our settings
 
     if args.only in (None, "latency"):
         bench_server(200, args.repeats, cached=False)
@@ -252,7 +264,9 @@ def main() -> None:
     if args.only in (None, "zero", "cached"):
         bench_server(0, args.repeats, cached=args.only in (None, "cached"))
     if args.only in (None, "memory"):
-        bench_memory(args.memory_tasks)
+        bench_memory(args.memory_tasks, 1)  # the target's case: one process
+        if (os.cpu_count() or 1) > 1:
+            bench_memory(args.memory_tasks, os.cpu_count() or 1)
 
 
 if __name__ == "__main__":

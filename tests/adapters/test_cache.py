@@ -97,6 +97,7 @@ def test_entries_persist_in_a_wal_database_without_credentials(tmp_path: Path) -
 def test_an_unreadable_entry_is_a_miss(tmp_path: Path) -> None:
     with ResponseCache(tmp_path / "responses.sqlite") as cache:
         cache.put(BASE, ANSWER)
+        cache.flush()
         cache._db.execute("UPDATE responses SET value = ?", ('{"model": 1}',))
         assert cache.get(BASE) is None
 
@@ -128,3 +129,23 @@ def test_puts_and_gets_from_many_threads(tmp_path: Path) -> None:
         t.join()
     assert failures == [] and len(cache) == 200
     cache.close()
+
+
+def test_writes_are_batched_but_readable_at_once_and_flushed_on_close(tmp_path: Path) -> None:
+    path = tmp_path / "responses.sqlite"
+
+    def on_disk() -> int:
+        with sqlite3.connect(path) as db:
+            return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+
+    cache = ResponseCache(path)
+    batch = [variant(repeat=i) for i in range(ResponseCache.FLUSH_ENTRIES + 1)]
+    for r in batch[:-2]:
+        cache.put(r, ANSWER)
+    assert on_disk() == 0  # a commit per answer was the cost this batching removes
+    assert all(cache.get(r) is not None for r in batch[:-2])  # pending answers are served already
+    cache.put(batch[-2], ANSWER)  # the batch is full: one transaction
+    assert on_disk() == ResponseCache.FLUSH_ENTRIES
+    cache.put(batch[-1], ANSWER)
+    cache.close()
+    assert on_disk() == len(batch)

@@ -103,6 +103,7 @@ def test_judge_calls_share_the_response_cache(tmp_path: Path) -> None:
         judge = judge_for(server)
         first = client(ResponseCache(tmp_path / "c.sqlite"))
         once = asyncio.run(judge_checks(judge, task(), "Routed to billing.", first))
+        first.close()  # as a finished run does: its answers are on disk
         sent = server.log.count
         second = client(ResponseCache(tmp_path / "c.sqlite"))
         again = asyncio.run(judge_checks(judge, task(), "Routed to billing.", second))

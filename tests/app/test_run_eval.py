@@ -180,20 +180,3 @@ def test_progress_shows_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, caps
     live.start(total=2, done=1)
     live.advance(ResultRow(run_id="r", task_id="t", suite="s", candidate="m", status="error", cost_usd=0.5))
     live.close()
-
-
-def test_spec_prices_are_registered_with_litellm() -> None:
-    import litellm
-
-    from guardrail.app.run_eval import register_prices
-    from guardrail.core.suite import Candidate
-
-    register_prices(
-        [
-            Candidate(id="openai/priced-by-spec", input_cost_per_token=1e-6, output_cost_per_token=3e-6),
-            Candidate(id="openai/unpriced-by-spec"),
-        ]
-    )
-    entry = litellm.model_cost["openai/priced-by-spec"]
-    assert (entry["input_cost_per_token"], entry["output_cost_per_token"]) == (1e-6, 3e-6)
-    assert "openai/unpriced-by-spec" not in litellm.model_cost

@@ -137,9 +137,9 @@ def produce_evidence(repo: Path, fix: str) -> None:
     proc = guardrail(repo, *argv[1:], "--quiet", "--no-track", timeout=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     records = [json.loads(p.read_text()) for p in (repo / "evidence").glob("*.json")]
-    assert any(
-        r["agent"] == AGENT and r["model"] == TO_MODEL and r["verdict"]["passed"] for r in records
-    ), "the run wrote no passing evidence for the proposed model"
+    assert any(r["agent"] == AGENT and r["model"] == TO_MODEL and r["verdict"]["passed"] for r in records), (
+        "the run wrote no passing evidence for the proposed model"
+    )
 
 
 @pytest.mark.slow

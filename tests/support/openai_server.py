@@ -203,7 +203,10 @@ class OpenAIServer:
         except ValueError:
             await self._write(writer, 400, {"error": {"message": "request body is not JSON"}})
             return True
-        body_hash = hashlib.sha256(raw).hexdigest()[:16]
+        # the hash of the canonical JSON, not the raw bytes: faults and duplicate counts do not depend on how
+        # a client happens to order or space its keys
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        body_hash = hashlib.sha256(canonical).hexdigest()[:16]
         with self.log.lock:
             attempt = self.log.seen.get(body_hash, 0)
             self.log.seen[body_hash] = attempt + 1

@@ -144,6 +144,14 @@ class Journal:
         if self.fsync:
             os.fsync(self._results.fileno())
 
+    def append_batch(self, outcomes: list[tuple[ResultRow, dict[str, Any]]]) -> None:
+        """`append` for many rows with one fsync (a group commit): what a parent journaling for several worker
+        processes needs, since an fsync per row would make them wait on the disk."""
+        for row, transcript in outcomes:
+            self._write(row, transcript)
+        if self.fsync and outcomes:
+            os.fsync(self._results.fileno())
+
     async def append_async(self, row: ResultRow, transcript: dict[str, Any]) -> None:
         """`append` for the event loop: the lines are written on the loop (so they never interleave), the fsync
         runs in a thread, so a slow disk does not stall every other task in flight."""

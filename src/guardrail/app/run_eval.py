@@ -6,9 +6,9 @@ journal: one row per (suite, task, candidate, repeat), fsynced as each finishes)
 summary.json. `--resume RUN_ID` replays only the keys the journal lacks, so a killed run ends with exactly one
 row per key.
 
-Work runs on one event loop: a fixed pool of workers pulls (task, candidate, repeat) items from a lazy
-iterator, so 20,000 tasks cost no more memory than 20. The policy engine is synchronous and single-threaded;
-it is only called from this loop's thread.
+The replay itself is `app/replay.py`: on this process's event loop for small runs, split across one worker
+process per core for big ones (`app/shards.py`), since litellm's per-call CPU, not the providers, is what bounds
+a fast run. Either way this process alone writes the journal.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ import contextlib
 import hashlib
 import re
 import secrets
-import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,27 +27,19 @@ from typing import Any
 
 import guardrail
 from guardrail.adapters.journal import Journal, write_json_atomic
-from guardrail.adapters.rego import EngineWorker, load_bundle
-from guardrail.adapters.suites import LoadedEval, Suite, load_eval
-from guardrail.app.agent_loop import (
-    AgentContext,
-    Completer,
-    Decider,
-    LoopSettings,
-    MemoDecider,
-    TaskOutcome,
-    run_task,
-)
+from guardrail.adapters.suites import LoadedEval, load_eval
+from guardrail.app.agent_loop import Completer, Decider, LoopSettings, MemoDecider, TaskOutcome
 from guardrail.app.progress import RunProgress
+from guardrail.app.replay import make_client, open_policy, remaining, replay, work_items
+from guardrail.app.shards import plan_workers, run_sharded
 from guardrail.core.hashing import policies_hash, sha256_file, sha256_tree
 from guardrail.core.results import CandidateSpec, ResultRow, RunManifest
 from guardrail.core.scoring import count_summary
-from guardrail.core.suite import Candidate, Judge, Task
-from guardrail.errors import ConfigError, PolicyError, TooManyErrors
+from guardrail.core.suite import Candidate
+from guardrail.errors import ConfigError, TooManyErrors
 
 RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
-ACTION_PACKAGE = "data.action"
 _SECRET_PARAM = re.compile(r"(?i)key|token|secret|password|auth|header|cookie")  # never written to run.json
 
 
@@ -63,6 +54,7 @@ class RunOptions:
     out: Path | None = None
     quiet: bool = False
     fsync: bool = True
+    workers: int | None = None  # replay processes; None: one per core for runs of 200+ task-evaluations
 
 
 @dataclass
@@ -124,154 +116,35 @@ def select_candidates(loaded: LoadedEval, wanted: list[str] | None) -> list[Cand
     return [known[w] for w in wanted]
 
 
-def _open_policy(loaded: LoadedEval) -> EngineWorker:
-    """The action policy in a worker that ignores Ctrl-C, so an interrupt cannot kill it mid-query."""
-    bundle = load_bundle(loaded.project.policies, include_tests=False, display_root=loaded.project.root)
-    previous = signal.getsignal(signal.SIGINT)
-    in_main = True
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: nothing to inherit
-        in_main = False
-    try:
-        worker = EngineWorker(bundle)
-    finally:
-        if in_main:
-            signal.signal(signal.SIGINT, previous)
-    if ACTION_PACKAGE not in worker.packages():
-        worker.close()
-        raise PolicyError(
-            f"{loaded.project.display(loaded.project.policies)}: no action policy (package action), "
-            "so access limits cannot be enforced during replay",
-            hint="add policies/action/*.rego defining data.action.decision",
-        )
-    return worker
-
-
-def make_client(loaded: LoadedEval, candidates: list[Candidate], options: RunOptions) -> Any:
-    """The provider layer: litellm behind cache, throttle and retry; simulated models registered when used."""
-    from guardrail.adapters import llm
-    from guardrail.adapters.cache import ResponseCache
-    from guardrail.adapters.model_client import ModelClient
-
-    llm.preload()  # seconds of lazy SDK imports, paid here rather than inside the first calls' deadlines
-
-    if any(c.id.startswith("sim/") for c in candidates):
-        from guardrail.adapters import sim
-
-        sim.register()
-    register_prices(candidates)
-    spec = loaded.spec
-    cache = None if options.no_cache else ResponseCache(loaded.project.cache / "responses.sqlite")
-    return ModelClient(
-        cache=cache,
-        limits=spec.rate_limits,
-        default_concurrency=options.concurrency or spec.concurrency,
-        prices={
-            c.id: (c.input_cost_per_token, c.output_cost_per_token)
-            for c in candidates
-            if c.input_cost_per_token is not None or c.output_cost_per_token is not None
-        },
-    )
-
-
-def register_prices(candidates: list[Candidate]) -> None:
-    """Tell litellm the per-token prices the spec gives, so its own bookkeeping agrees with ours and skips a slow
-    search through its price list for a model it does not know (about a third of its per-call CPU here)."""
-    priced = {
-        c.id: {
-            "input_cost_per_token": c.input_cost_per_token or 0.0,
-            "output_cost_per_token": c.output_cost_per_token or 0.0,
-            "litellm_provider": c.id.split("/", 1)[0] if "/" in c.id else "openai",
-            "mode": "chat",
-            "cache_creation_input_token_cost": 0.0,  # stated so litellm does not warn about them on stderr
-            "cache_read_input_token_cost": 0.0,
-        }
-        for c in candidates
-        if not c.id.startswith("sim/") and (c.input_cost_per_token is not None or c.output_cost_per_token is not None)
-    }
-    if priced:
-        import litellm
-
-        litellm.register_model(priced)
-
-
-def _work(
-    suites: list[Suite], candidates: list[Candidate], repeats: int, done: set[tuple[str, str, str, int]]
-) -> Iterator[tuple[Suite, Task, Candidate, int]]:
-    """Items still to do, candidates interleaved so every provider is busy from the start."""
-    for repeat in range(repeats):
-        for suite in suites:
-            for task in suite.tasks:
-                for candidate in candidates:
-                    if (suite.name, task.id, candidate.id, repeat) not in done:
-                        yield suite, task, candidate, repeat
-
-
-async def _replay(
+def _replay_here(
     loaded: LoadedEval,
     candidates: list[Candidate],
     journal: Journal,
-    client: Completer,
-    policy: Decider,
-    settings: LoopSettings,
-    concurrency: int,
     progress: RunProgress,
+    settings: LoopSettings,
+    policy: Decider,
+    client: Completer | None,
+    options: RunOptions,
+    started: Callable[[], None],
 ) -> None:
-    spec = loaded.spec
-    roster = loaded.roster.roster
-    contexts: dict[str, AgentContext] = {}
-    tool_schemas: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    items = _work(loaded.suites, candidates, spec.repeats, set(journal.done))
+    """The whole replay on this process's event loop (small runs, injected clients, no fork)."""
+    concurrency = options.concurrency or loaded.spec.concurrency
+    model_client = client or make_client(loaded, candidates, concurrency=concurrency, no_cache=options.no_cache)
 
-    async def worker() -> None:
-        for suite, task, candidate, repeat in items:
-            agent = task.agent or spec.agent
-            if agent not in contexts:
-                contexts[agent] = AgentContext.from_roster(roster, agent)
-            schema_key = (suite.name, task.id)
-            tools = tool_schemas.get(schema_key)
-            if tools is None:
-                tools = suite.openai_tools(task.tools)
-                if len(tool_schemas) < 4096:  # tasks repeat across candidates; keep memory flat on huge suites
-                    tool_schemas[schema_key] = tools
-            outcome = await run_task(
-                task=task,
-                suite=suite.name,
-                tools=tools,
-                candidate=candidate,
-                repeat=repeat,
-                client=client,
-                policy=policy,
-                context=contexts[agent],
-                settings=settings,
-            )
-            if spec.judge is not None and outcome.row.status != "error":
-                outcome = await _with_judge(spec.judge, task, outcome, client, settings.timeout_s)
-            progress.advance(outcome.row)
-            await journal.append_async(outcome.row, outcome.transcript)
+    async def sink(outcome: TaskOutcome) -> None:
+        progress.advance(outcome.row)
+        await journal.append_async(outcome.row, outcome.transcript)
 
-    # concurrency is per provider (the client's throttle holds each one to it), so the pool spans them all
-    providers = {c.id.split("/", 1)[0] for c in candidates}
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency * len(providers)))]
+    started()
     try:
-        await asyncio.gather(*workers)
+        items = work_items(loaded, candidates, journal.done)
+        decider = MemoDecider(policy)  # same call, same history, same answer: ask the worker once
+        asyncio.run(replay(loaded, candidates, items, sink, model_client, decider, settings, concurrency))
     finally:
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
-
-
-async def _with_judge(
-    judge: Judge, task: Task, outcome: TaskOutcome, client: Completer, timeout_s: float
-) -> TaskOutcome:
-    """The row with the spec's LLM-judge checks appended. They are reported, never gated: the row's status stays
-    the deterministic verdict, and a judge failure is an unscored check, not an error row."""
-    from guardrail.adapters.judge import judge_checks
-
-    checks = await judge_checks(judge, task, outcome.transcript.get("answer"), client, timeout_s=timeout_s)
-    row = outcome.row.model_copy(update={"checks": [*outcome.row.checks, *checks]})
-    return TaskOutcome(row=row, transcript={**outcome.transcript, "judge": [c.model_dump() for c in checks]})
+        closer = getattr(model_client, "close", None)
+        if client is None and callable(closer):
+            with contextlib.suppress(Exception):
+                closer()
 
 
 def _prepare_dir(loaded: LoadedEval, options: RunOptions) -> tuple[str, Path, RunManifest | None]:
@@ -298,8 +171,12 @@ def run_eval(
     *,
     client: Completer | None = None,
     progress: RunProgress | None = None,
+    on_replay: Callable[[], None] | None = None,
 ) -> RunOutcome:
-    """Load, replay, journal and summarise one eval; returns what the report and gate steps need."""
+    """Load, replay, journal and summarise one eval; returns what the report and gate steps need.
+
+    `client` replaces the provider layer (tests; the run then stays in one process); `on_replay` runs once the
+    replay has started (after any worker processes are forked), e.g. to warm MLflow in a thread meanwhile."""
     options = options or RunOptions()
     loaded = load_eval(spec_path)
     spec = loaded.spec
@@ -323,7 +200,7 @@ def run_eval(
         judge.validate(spec.judge, path=loaded.project.display(loaded.path))
         judge.preload()
     concurrency = options.concurrency or spec.concurrency
-    policy = _open_policy(loaded)
+    policy = open_policy(loaded)
     agent = loaded.roster.roster.agent(spec.agent)
     now = datetime.now(UTC)
     manifest = RunManifest(
@@ -362,22 +239,36 @@ def run_eval(
     status = "failed"
     try:
         journal = Journal(run_dir, fsync=options.fsync)
+        todo = remaining(loaded, candidates, journal.done)
+        workers = 1 if client is not None else plan_workers(options.workers, todo, loaded, concurrency)
+        manifest = manifest.model_copy(update={"workers": workers})
         write_json_atomic(run_dir / RUN_FILE, manifest.model_dump(mode="json"))
         total = loaded.task_count * len(candidates) * spec.repeats
         settings = LoopSettings(run_id=run_id, max_steps=spec.max_steps, timeout_s=spec.timeout_s, seed=spec.seed)
-        model_client = client if client is not None else make_client(loaded, candidates, options)
-        progress.start(total, done=len(journal.done))
+
+        def started() -> None:
+            progress.start(total, done=len(journal.done))
+            if on_replay is not None:
+                on_replay()
+
         try:
-            decider = MemoDecider(policy)  # same call, same history, same answer: ask the worker once
-            asyncio.run(_replay(loaded, candidates, journal, model_client, decider, settings, concurrency, progress))
+            if workers > 1:
+                policy.close()  # each worker opens its own
+                run_sharded(
+                    loaded,
+                    candidates,
+                    journal,
+                    progress,
+                    settings,
+                    workers=workers,
+                    concurrency=concurrency,
+                    no_cache=options.no_cache,
+                    started=started,
+                )
+            else:
+                _replay_here(loaded, candidates, journal, progress, settings, policy, client, options, started)
         finally:
             progress.close()
-            closer = getattr(model_client, "close", None)
-            if client is None and callable(closer):
-                with contextlib.suppress(Exception):
-                    result = closer()
-                    if asyncio.iscoroutine(result):
-                        asyncio.run(result)
         status = "finished"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -442,7 +333,6 @@ __all__ = [
     "RunOptions",
     "RunOutcome",
     "check_error_budget",
-    "make_client",
     "new_run_id",
     "over_error_budget",
     "run_eval",

@@ -60,6 +60,14 @@ def run(
     eval_path: Path = typer.Argument(..., metavar="EVAL", help="The eval spec, e.g. evals/support-triage.yaml."),
     candidates: str | None = typer.Option(None, "--candidates", help="Only these candidates (comma-separated)."),
     concurrency: int | None = typer.Option(None, "--concurrency", min=1, max=1024, help="Tasks in flight."),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        max=64,
+        help="Replay processes sharing the concurrency (default: one per core for runs of 200+ task-evaluations; "
+        "Linux only; 1 keeps the run in one process).",
+    ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Ask the models again; ignore cached responses."),
     resume: str | None = typer.Option(None, "--resume", metavar="RUN_ID", help="Finish an interrupted run."),
     out: Path | None = typer.Option(None, "--out", metavar="DIR", help="Reports folder (default: reports/)."),
@@ -77,9 +85,9 @@ def run(
         resume=resume,
         out=out,
         quiet=quiet,
+        workers=workers,
     )
-    prefetch_tracking(not no_track, tracking_uri, eval_path)
-    outcome = run_eval(eval_path, options)
+    outcome = run_eval(eval_path, options, on_replay=lambda: prefetch_tracking(not no_track, tracking_uri, eval_path))
     show_counts(outcome)
     report = report_and_show(outcome.run_dir, track=not no_track, tracking_uri=tracking_uri)
     check_error_budget(outcome)

@@ -124,3 +124,4 @@ class RunManifest(BaseModel):
     status: Literal["running", "finished", "interrupted", "failed"] = "running"
     max_error_rate: float | None = None
     judge_model: str | None = None  # the LLM judge named in the spec, if any (its scores are reported, not gated)
+    workers: int = 1  # replay processes (app/shards.py); the rows do not depend on it

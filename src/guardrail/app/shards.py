@@ -1,0 +1,238 @@
+"""A replay split across worker processes, about one per core.
+
+Why: litellm spends 4-8 ms of CPU on every call (building the request, its own cost bookkeeping and logging), so
+one event loop saturates one core at 150-250 calls/s: a latency-bound run at concurrency 64 or an in-process
+simulated model is CPU-bound long before the provider is. The parent loads the eval, imports litellm once and
+forks the workers; each runs the ordinary replay (`app/replay.py`) on every n-th item with its 1/n share of every
+provider budget (concurrency, rpm, tpm), and sends each outcome back through a pipe as it finishes. The parent alone
+writes the journal and drives the progress bar, so resume, `kill -9` and Ctrl-C behave as in one process:
+- Ctrl-C: the workers ignore it; the parent stops them, journals every outcome they had already sent, exits 130.
+- `kill -9` of the parent: each worker notices within half a second and exits; the journal has every finished task.
+- a worker that dies or fails: the others are stopped, their finished outcomes kept, and the run fails (exit 3)
+  with the worker's error; `--resume` finishes it.
+
+Fork only (Linux), and only while no other thread runs: the workers inherit the loaded eval and the imported SDK
+instead of paying seconds to import it again. Elsewhere the run stays in one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from guardrail.adapters.journal import Journal
+from guardrail.adapters.suites import LoadedEval
+from guardrail.app.agent_loop import LoopSettings, MemoDecider, TaskOutcome
+from guardrail.app.progress import RunProgress
+from guardrail.app.replay import RowKey, make_client, open_policy, preload_provider, replay, work_items
+from guardrail.core.suite import Candidate
+from guardrail.errors import CouldNotFinish, GuardrailError
+
+MIN_ITEMS_PER_WORKER = 100  # below this, forking and importing cost more than a second core saves
+_WATCH_PARENT_S = 0.5
+_STOP_GRACE_S = 10.0
+
+
+def plan_workers(requested: int | None, items: int, loaded: LoadedEval, concurrency: int) -> int:
+    """How many processes replay `items` items: `requested`, or one per core for big runs; never more than the
+    smallest provider budget (each process needs at least one of every slot) nor than fork allows here."""
+    if requested is None:
+        requested = min(os.cpu_count() or 1, items // MIN_ITEMS_PER_WORKER)
+    budgets = [concurrency, *(v for lim in loaded.spec.rate_limits.values() for v in lim.model_dump().values() if v)]
+    workers = max(1, min(requested, items, *budgets))
+    return workers if workers == 1 or can_fork() else 1
+
+
+def can_fork() -> bool:
+    """Forking is safe here: Linux, and no thread that could hold a lock the child would inherit."""
+    return sys.platform == "linux" and "fork" in mp.get_all_start_methods() and threading.active_count() == 1
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every worker inherits (by fork: nothing is pickled)."""
+
+    loaded: LoadedEval
+    candidates: list[Candidate]
+    done: frozenset[RowKey]
+    settings: LoopSettings
+    shards: int
+    concurrency: int  # the spec's (or --concurrency), shared by all workers
+    no_cache: bool
+    parent: int
+
+
+def run_sharded(
+    loaded: LoadedEval,
+    candidates: list[Candidate],
+    journal: Journal,
+    progress: RunProgress,
+    settings: LoopSettings,
+    *,
+    workers: int,
+    concurrency: int,
+    no_cache: bool,
+    started: Callable[[], None],
+) -> None:
+    """Replay what `journal` lacks in `workers` processes; `started` runs in the parent once they are forked
+    (threads, such as the progress bar's, may only start then)."""
+    preload_provider(candidates)  # imported once here; the workers inherit it
+    ctx: Any = mp.get_context("fork")
+    job = _Job(
+        loaded=loaded,
+        candidates=candidates,
+        done=frozenset(journal.done),
+        settings=settings,
+        shards=workers,
+        concurrency=concurrency,
+        no_cache=no_cache,
+        parent=os.getpid(),
+    )
+    children: dict[Connection, Any] = {}
+    for shard in range(workers):
+        receiver, sender = ctx.Pipe(duplex=False)
+        # not a daemon: a worker has a child of its own (its policy engine); the finally below reaps it instead
+        proc = ctx.Process(target=_worker, args=(sender, job, shard), name=f"replay worker {shard + 1}/{workers}")
+        proc.start()
+        sender.close()
+        children[receiver] = proc
+    started()
+    failure: BaseException | None = None
+    try:
+        while children:
+            ready: list[Any] = wait(list(children))
+            problem = _collect(ready, children, journal, progress)
+            if problem is not None and failure is None:
+                failure = problem
+                _stop(children.values())  # the run cannot finish: keep what the others send until they stop
+    except BaseException as exc:  # Ctrl-C (or a journal write failing): keep what the workers already sent
+        failure = exc
+        _stop(children.values())
+        _drain(children, journal, progress)
+    finally:
+        for proc in children.values():
+            proc.kill()
+    if failure is not None:
+        raise failure
+
+
+def _collect(
+    ready: list[Any], children: dict[Connection, Any], journal: Journal, progress: RunProgress
+) -> BaseException | None:
+    """Every message waiting on the `ready` pipes; their rows journaled with one fsync. Returns a worker's
+    failure, if one reported it or died."""
+    rows: list[tuple[Any, dict[str, Any]]] = []
+    failure: BaseException | None = None
+    for conn in ready:
+        while conn in children and conn.poll():
+            problem = _receive(conn, children, rows)
+            failure = failure or problem
+    for row, _ in rows:
+        progress.advance(row)
+    journal.append_batch(rows)
+    return failure
+
+
+def _receive(
+    conn: Connection, children: dict[Connection, Any], rows: list[tuple[Any, dict[str, Any]]]
+) -> BaseException | None:
+    """One message from a worker: a row is added to `rows`; the end of a worker returns its failure, if any."""
+    try:
+        message = conn.recv()
+    except EOFError:
+        proc = children.pop(conn)
+        proc.join(_STOP_GRACE_S)
+        if proc.exitcode in (0, -signal.SIGTERM):
+            return None  # finished, or stopped by us
+        return CouldNotFinish(
+            f"{proc.name} died (exit code {proc.exitcode}); the tasks it had finished are kept",
+            hint="run again with --resume RUN_ID to finish the rest",
+        )
+    kind = message[0]
+    if kind == "row":
+        rows.append((message[1], message[2]))
+        return None
+    children.pop(conn).join(_STOP_GRACE_S)
+    return message[1] if kind == "error" else None
+
+
+def _drain(children: dict[Connection, Any], journal: Journal, progress: RunProgress) -> None:
+    """Journal every outcome still in the pipes of stopping workers."""
+    while children:
+        ready: list[Any] = wait(list(children), timeout=_STOP_GRACE_S)
+        if not ready:
+            return
+        _collect(ready, children, journal, progress)
+
+
+def _stop(procs: Any) -> None:
+    for proc in procs:
+        if proc.is_alive():
+            with contextlib.suppress(OSError):
+                os.kill(proc.pid, signal.SIGTERM)
+
+
+def _worker(conn: Connection, job: _Job, shard: int) -> None:
+    """One worker process: its items through the ordinary replay, each outcome sent to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    signal.signal(signal.SIGTERM, _exit_on_term)
+    try:
+        client = make_client(
+            job.loaded, job.candidates, concurrency=job.concurrency, no_cache=job.no_cache, shards=job.shards
+        )
+        try:
+            policy = open_policy(job.loaded)
+            try:
+                asyncio.run(_replay_shard(conn, job, shard, client, MemoDecider(policy)))
+            finally:
+                policy.close()
+        finally:
+            client.close()
+        conn.send(("done",))
+    except SystemExit:
+        pass  # stopped by the parent, or the parent is gone: nothing to report
+    except GuardrailError as exc:
+        _send_quietly(conn, ("error", exc))
+    except BaseException as exc:  # anything else is a bug; the parent shows it without a traceback
+        _send_quietly(conn, ("error", CouldNotFinish(f"replay worker {shard + 1} failed: {type(exc).__name__}: {exc}")))
+    finally:
+        conn.close()
+
+
+async def _replay_shard(conn: Connection, job: _Job, shard: int, client: Any, policy: MemoDecider) -> None:
+    async def sink(outcome: TaskOutcome) -> None:
+        conn.send(("row", outcome.row, outcome.transcript))
+
+    async def watch_parent() -> None:
+        while os.getppid() == job.parent:
+            await asyncio.sleep(_WATCH_PARENT_S)
+        raise SystemExit(1)  # the parent was killed: nobody would journal what this worker finishes
+
+    watcher = asyncio.create_task(watch_parent())
+    try:
+        items = work_items(job.loaded, job.candidates, job.done, shard=shard, shards=job.shards)
+        share = max(1, job.concurrency // job.shards)
+        await replay(job.loaded, job.candidates, items, sink, client, policy, job.settings, share)
+    finally:
+        watcher.cancel()
+
+
+def _exit_on_term(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def _send_quietly(conn: Connection, message: object) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        conn.send(message)
+
+
+__all__ = ["MIN_ITEMS_PER_WORKER", "can_fork", "plan_workers", "run_sharded"]

@@ -1,0 +1,263 @@
+"""app.shards: a run split across worker processes gives the same rows as one process, loses nothing to faults,
+Ctrl-C, a kill -9 of the parent or the death of a worker, and resumes to exactly one row per task.
+
+The faults are real: HTTP through litellm to a server on 127.0.0.1, real signals to real processes. What the
+server saw is the judge of "no finished task was asked again", not the runner's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.support.openai_server import OpenAIServer, ServerConfig, default_responder
+from tests.support.run_project import make_project
+
+from guardrail.adapters.journal import read_rows
+from guardrail.adapters.retry import RetryPolicy
+from guardrail.adapters.suites import load_eval
+from guardrail.app import shards
+from guardrail.core.results import ResultRow
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(sys.platform != "linux", reason="runs are split across processes on Linux only"),
+]
+REPO = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+
+
+class Recorder:
+    """A responder that remembers the task (its user message) of every request it answered."""
+
+    def __init__(self) -> None:
+        self.tasks: list[int] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.tasks.append(int(body["messages"][0]["content"].rsplit(" ", 1)[1]))
+        return default_responder(body)
+
+    def take(self) -> set[int]:
+        with self.lock:
+            asked, self.tasks = set(self.tasks), []
+        return asked
+
+
+def _http(server: OpenAIServer, *names: str) -> list[dict[str, Any]]:
+    return [{"id": f"openai/{name}", "params": server.params} for name in names]
+
+
+def _comparable(rows: list[ResultRow]) -> list[dict[str, Any]]:
+    """Rows without what differs between two runs of the same inputs (run id, wall-clock stamps)."""
+    return sorted(
+        (r.model_dump(mode="json", exclude={"run_id", "finished_at"}) for r in rows),
+        key=lambda r: (r["suite"], r["task_id"], r["candidate"], r["repeat"]),
+    )
+
+
+def _wait_for_rows(root: Path, at_least: int, proc: subprocess.Popen[str]) -> Path:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        found = list((root / "reports").glob("*/results.jsonl")) if (root / "reports").is_dir() else []
+        if found and len(read_rows(found[0])) >= at_least:
+            return found[0]
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.02)
+    raise AssertionError("the run journaled nothing in time")
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of `pid` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _start(spec: Path, *extra: str, env: dict[str, str] | None = None, cache: bool = False) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "guardrail.cli.main", "run", str(spec), "--quiet", "--no-track"]
+    argv += [] if cache else ["--no-cache"]
+    # its own session: a signal to the group is what a terminal's Ctrl-C sends
+    return subprocess.Popen(
+        [*argv, *extra],
+        cwd=spec.parents[1],
+        env=env or ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _project(root: Path, **kw: Any) -> Path:
+    """The runner's test project plus the bundled eval gate, which `guardrail run` consults after the replay."""
+    spec = make_project(root, **kw)
+    (root / "policies/gate").mkdir(parents=True, exist_ok=True)
+    (root / "policies/gate/eval.rego").write_text((REPO / "policies/gate/eval.rego").read_text())
+    return spec
+
+
+def _finish(spec: Path, *extra: str, env: dict[str, str] | None = None) -> Path:
+    """`guardrail run` to the end in its own process (no test threads: it may fork); the run folder."""
+    before = set((spec.parents[1] / "reports").glob("*")) if (spec.parents[1] / "reports").is_dir() else set()
+    proc = _start(spec, *extra, env=env)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode in (0, 1), err  # 1: the eval gate denied, which these tests do not care about
+    if "--resume" in extra:
+        return spec.parents[1] / "reports" / extra[extra.index("--resume") + 1]
+    (run_dir,) = set((spec.parents[1] / "reports").glob("*")) - before
+    return run_dir
+
+
+def _workers(run_dir: Path) -> int:
+    return int(json.loads((run_dir / "run.json").read_text())["workers"])
+
+
+def test_two_workers_give_the_rows_one_process_gives(tmp_path: Path) -> None:
+    spec = _project(tmp_path, tasks=60, candidates=["sim/frontier", "sim/reckless", "sim/budget"])
+    env = {**ENV, "GUARDRAIL_SIM_LATENCY_SCALE": "0"}
+    one = _finish(spec, "--workers", "1", env=env)
+    two = _finish(spec, "--workers", "2", env=env)
+    assert (_workers(one), _workers(two)) == (1, 2)
+    rows = read_rows(two / "results.jsonl")
+    assert len(rows) == 180 and _comparable(rows) == _comparable(read_rows(one / "results.jsonl"))
+    assert any(r.violations for r in rows)  # the reckless model's violations are found in the workers too
+    assert len((two / "transcripts.jsonl").read_text().splitlines()) == 180
+
+
+@pytest.mark.slow
+def test_faults_across_workers_end_with_one_row_per_task_and_no_extra_requests(tmp_path: Path) -> None:
+    config = ServerConfig(rate_500=0.10, rate_429=0.05, rate_hang=0.02, hang_s=8.0, seed=3)
+    with OpenAIServer(config) as server:
+        spec = _project(tmp_path, tasks=60, candidates=_http(server, "a", "b"), timeout_s=3.0)
+        run_dir = _finish(spec, "--workers", "2")
+        log = server.log
+    rows = read_rows(run_dir / "results.jsonl")
+    keys = [(r.suite, r.task_id, r.candidate, r.repeat) for r in rows]
+    assert _workers(run_dir) == 2
+    assert len(keys) == len(set(keys)) == 120
+    assert {"500", "429", "hang"} <= set(log.outcomes())
+    assert max(log.per_body().values()) <= RetryPolicy().max_attempts  # no request beyond its retries
+    assert len(log.per_body()) == sum(r.model_calls for r in rows)  # each call the rows count, asked once (+ retries)
+    assert sum(r.status == "error" for r in rows) <= 3
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_parent_stops_its_workers_and_resume_asks_no_finished_task(tmp_path: Path) -> None:
+    recorder = Recorder()
+    with OpenAIServer(ServerConfig(latency_ms=40, responder=recorder)) as server:
+        spec = _project(tmp_path, tasks=120, candidates=_http(server, "a"), concurrency=4)
+        proc = _start(spec, "--workers", "2")
+        results = _wait_for_rows(tmp_path, 10, proc)
+        workers = _children(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in workers):
+            assert time.monotonic() < deadline, "workers outlived their parent"
+            time.sleep(0.05)
+        finished = {int(r.task_id.split("-")[1]) for r in read_rows(results)}
+        assert 10 <= len(finished) < 120
+        recorder.take()
+        _finish(spec, "--resume", results.parent.name, "--workers", "2")
+        asked = recorder.take()
+    assert len(workers) >= 2
+    assert not asked & finished and asked == set(range(120)) - finished
+    keys = [r.task_id for r in read_rows(results)]
+    assert len(keys) == len(set(keys)) == 120
+    assert json.loads((results.parent / "run.json").read_text())["status"] == "finished"
+    assert len((results.parent / "transcripts.jsonl").read_text().splitlines()) == 120
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("interrupt", "code", "status", "message"),
+    [
+        (lambda proc: os.killpg(proc.pid, signal.SIGINT), 130, "interrupted", "interrupted"),
+        (lambda proc: os.kill(_children(proc.pid)[0], signal.SIGKILL), 3, "failed", "died (exit code -9)"),
+    ],
+    ids=["ctrl-c", "a-worker-killed"],
+)
+def test_a_stopped_run_keeps_what_its_workers_sent_and_resumes_to_one_row_per_task(
+    tmp_path: Path, interrupt: Callable[[subprocess.Popen[str]], None], code: int, status: str, message: str
+) -> None:
+    recorder = Recorder()
+    with OpenAIServer(ServerConfig(latency_ms=40, responder=recorder)) as server:
+        spec = _project(tmp_path, tasks=120, candidates=_http(server, "a"), concurrency=4)
+        proc = _start(spec, "--workers", "2")
+        results = _wait_for_rows(tmp_path, 10, proc)
+        interrupt(proc)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == code, err
+        assert message in err and "Traceback" not in err
+        assert json.loads((results.parent / "run.json").read_text())["status"] == status
+        finished = {int(r.task_id.split("-")[1]) for r in read_rows(results)}
+        assert 10 <= len(finished) < 120
+        recorder.take()
+        _finish(spec, "--resume", results.parent.name)
+        asked = recorder.take()
+    assert not asked & finished
+    keys = [r.task_id for r in read_rows(results)]
+    assert len(keys) == len(set(keys)) == 120
+
+
+def test_a_failing_worker_fails_the_run_with_its_own_error(tmp_path: Path) -> None:
+    spec = _project(tmp_path, tasks=60, candidates=["sim/frontier"])
+    cache = tmp_path / ".guardrail/cache/responses.sqlite"
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"this is not a database" * 100)  # each worker opens the cache itself
+    proc = _start(spec, "--workers", "2", cache=True)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, err
+    assert "cannot open the response cache" in err and "Traceback" not in err
+    (run_dir,) = (tmp_path / "reports").glob("*")
+    assert _workers(run_dir) == 2 and json.loads((run_dir / "run.json").read_text())["status"] == "failed"
+
+
+def test_plan_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = _project(tmp_path, candidates=["sim/frontier"], rate_limits={"sim": {"concurrency": 3}})
+    loaded = load_eval(spec)
+    cores = os.cpu_count() or 1
+    monkeypatch.setattr(shards, "can_fork", lambda: True)
+    assert shards.plan_workers(None, 150, loaded, 64) == 1  # small runs stay in one process
+    assert shards.plan_workers(None, 100_000, loaded, 64) == min(cores, 3)  # one per core, within every budget
+    assert shards.plan_workers(8, 100_000, loaded, 2) == 2  # each worker needs one slot of the concurrency
+    assert shards.plan_workers(4, 3, loaded, 64) == 3  # never more workers than items
+    assert shards.plan_workers(1, 100_000, loaded, 64) == 1
+    monkeypatch.setattr(shards, "can_fork", lambda: False)
+    assert shards.plan_workers(2, 100_000, loaded, 64) == 1
+
+
+def test_fork_is_refused_while_another_thread_runs() -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not shards.can_fork()  # it could hold a lock the forked worker would inherit, locked
+    finally:
+        stop.set()
+        thread.join()
