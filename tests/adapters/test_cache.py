@@ -149,3 +149,14 @@ def test_writes_are_batched_but_readable_at_once_and_flushed_on_close(tmp_path: 
     cache.put(batch[-1], ANSWER)
     cache.close()
     assert on_disk() == len(batch)
+
+
+def test_a_forgotten_answer_is_gone_pending_or_stored(tmp_path: Path) -> None:
+    with ResponseCache(tmp_path / "responses.sqlite") as cache:
+        stored, pending = variant(repeat=1), variant(repeat=2)
+        cache.put(stored, ANSWER)
+        cache.flush()
+        cache.put(pending, ANSWER)
+        cache.forget(stored)
+        cache.forget(pending)
+        assert cache.get(stored) is None and cache.get(pending) is None and len(cache) == 0

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from tests.support.openai_server import OpenAIServer, openai_server
 
 from guardrail.adapters.cache import ResponseCache
-from guardrail.adapters.judge import JudgeError, judge_checks, parse_schema, task_input, validate
+from guardrail.adapters.judge import JudgeError, JudgeUsage, judge_checks, parse_schema, task_input, validate
 from guardrail.adapters.model_client import ModelClient
 from guardrail.adapters.retry import RetryPolicy
 from guardrail.core.suite import Judge, Task
@@ -125,12 +125,33 @@ def test_a_judge_outage_is_an_error_check_not_a_crash() -> None:
 
 
 @pytest.mark.integration
-def test_an_answer_that_is_not_the_requested_json_is_an_error_check() -> None:
+def test_an_answer_that_is_not_the_requested_json_is_an_error_check_and_never_served_again(tmp_path: Path) -> None:
     with openai_server(responder=lambda body: {"content": "I think it is fine."}) as server:
-        checks = asyncio.run(judge_checks(judge_for(server), task(), "Routed to billing.", client()))
+        judge = judge_for(server)
+        first = client(ResponseCache(tmp_path / "c.sqlite"))
+        checks = asyncio.run(judge_checks(judge, task(), "Routed to billing.", first))
+        first.close()
+        sent = server.log.count
+        second = client(ResponseCache(tmp_path / "c.sqlite"))
+        asyncio.run(judge_checks(judge, task(), "Routed to billing.", second))
+        second.close()
     assert all(c.score is None and not c.passed for c in checks)
     assert "no JSON object for Steps" in (checks[0].detail or "")
     assert "no JSON object for Opinions" in (checks[1].detail or "")
+    assert second.stats.cache_hits == 0 and server.log.count == 2 * sent  # the judge was asked again
+
+
+@pytest.mark.integration
+def test_the_judge_s_answers_and_their_cost_are_counted_the_same_when_cached(tmp_path: Path) -> None:
+    usages = [JudgeUsage(), JudgeUsage()]
+    with openai_server(responder=deepeval_judge) as server:
+        for usage in usages:
+            judged = ModelClient(cache=ResponseCache(tmp_path / "c.sqlite"), prices={JUDGE_MODEL: (1e-6, 2e-6)})
+            asyncio.run(judge_checks(judge_for(server), task(), "Routed to billing.", judged, usage=usage))
+            judged.close()
+        sent = server.log.count
+    assert usages[0].calls == sent >= 4 and usages[0].cost_usd > 0
+    assert usages[1] == usages[0]  # served from the cache, counted as first measured
 
 
 def test_nothing_to_judge_without_a_final_answer() -> None:

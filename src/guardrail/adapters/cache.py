@@ -118,6 +118,13 @@ class ResponseCache:
                 self._flush()
         return True
 
+    def forget(self, request: CompletionRequest, key: str | None = None) -> None:
+        """Remove the answer to `request`, pending or stored."""
+        key = key or cache_key(request)
+        with self._lock:
+            self._pending.pop(key, None)
+            self._db.execute("DELETE FROM responses WHERE key = ?", (key,))
+
     def flush(self) -> None:
         """Write the pending answers now."""
         with self._lock:

@@ -25,6 +25,7 @@ import io
 import json
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -44,6 +45,15 @@ REASON_CHARS = 500
 
 class JudgeError(Exception):
     """The judge could not be asked, or its answer was not what deepeval asked for."""
+
+
+@dataclass
+class JudgeUsage:
+    """What judging one answer took: the judge's answers and their cost (as first measured, when cached). Kept
+    apart from the candidate's own cost: the judge is the evaluator's bill, not the candidate's."""
+
+    calls: int = 0
+    cost_usd: float = 0.0
 
 
 class Completer(Protocol):
@@ -110,8 +120,8 @@ def _model_class(base: type) -> type:
     """A DeepEvalBaseLLM whose generate sends the prompt through our client (built once, when deepeval loads)."""
 
     class ClientJudge(base):
-        def __init__(self, judge: Judge, client: Completer, timeout_s: float) -> None:
-            self.judge, self.client, self.timeout_s = judge, client, timeout_s
+        def __init__(self, judge: Judge, client: Completer, timeout_s: float, usage: JudgeUsage) -> None:
+            self.judge, self.client, self.timeout_s, self.usage = judge, client, timeout_s, usage
             super().__init__(judge.model)
 
         def load_model(self, *args: Any, **kwargs: Any) -> Any:
@@ -135,9 +145,17 @@ def _model_class(base: type) -> type:
                 raise JudgeError(
                     f"{result.model} failed ({result.kind}, {result.attempts} attempt(s)): {result.message}"
                 )
+            self.usage.calls += 1
+            self.usage.cost_usd += result.cost_usd
             if schema is None:
                 return result.content or ""
-            return parse_schema(result.content, schema)
+            try:
+                return parse_schema(result.content, schema)
+            except JudgeError:
+                forget = getattr(self.client, "forget", None)  # an unusable answer must not be served again
+                if forget is not None:
+                    forget(request)
+                raise
 
     return ClientJudge
 
@@ -172,11 +190,13 @@ def _metric(name: str, judge: Judge, model: Any, lib: dict[str, Any]) -> Any:
     raise JudgeError(f"unknown judge metric {name!r} (known: {', '.join(METRICS)})")
 
 
-async def _measure(name: str, judge: Judge, task: Task, answer: str, client: Completer, timeout_s: float) -> Check:
+async def _measure(
+    name: str, judge: Judge, task: Task, answer: str, client: Completer, timeout_s: float, usage: JudgeUsage
+) -> Check:
     check = f"judge:{name}"
     try:
         lib = _deepeval()
-        metric = _metric(name, judge, lib["model_class"](judge, client, timeout_s), lib)
+        metric = _metric(name, judge, lib["model_class"](judge, client, timeout_s, usage), lib)
         case = lib["LLMTestCase"](input=task_input(task) or "(no user message)", actual_output=answer)
         raw = await metric.a_measure(case, _show_indicator=False)
         score = float(raw if raw is not None else metric.score)
@@ -192,17 +212,25 @@ async def _measure(name: str, judge: Judge, task: Task, answer: str, client: Com
 
 
 async def judge_checks(
-    judge: Judge, task: Task, final_answer: str | None, client: Completer, *, timeout_s: float = 60.0
+    judge: Judge,
+    task: Task,
+    final_answer: str | None,
+    client: Completer,
+    *,
+    timeout_s: float = 60.0,
+    usage: JudgeUsage | None = None,
 ) -> list[Check]:
     """One Check per metric in the spec's judge (`judge:<metric>`), in the spec's order; never raises for a
-    judge failure. A task without a final answer (step limit) has nothing to judge: an unscored check says so."""
+    judge failure. A task without a final answer (step limit) has nothing to judge: an unscored check says so.
+    `usage`, when given, adds up the judge's answers and their cost."""
+    usage = usage if usage is not None else JudgeUsage()
     if final_answer is None or not final_answer.strip():
         return [
             Check(name=f"judge:{m}", passed=False, score=None, detail="judge error: no final answer to judge")
             for m in judge.metrics
         ]
     return list(
-        await asyncio.gather(*(_measure(m, judge, task, final_answer, client, timeout_s) for m in judge.metrics))
+        await asyncio.gather(*(_measure(m, judge, task, final_answer, client, timeout_s, usage) for m in judge.metrics))
     )
 
 
@@ -211,6 +239,7 @@ __all__ = [
     "METRICS",
     "Completer",
     "JudgeError",
+    "JudgeUsage",
     "judge_checks",
     "parse_schema",
     "preload",

@@ -131,6 +131,12 @@ class ModelClient:
         for stats in (self.stats, self.stats_for(model)):
             setattr(stats, counter, getattr(stats, counter) + by)
 
+    def forget(self, request: CompletionRequest) -> None:
+        """Drop the cached answer to `request`: its caller found it unusable (a judge reply that is not the JSON
+        asked for), so the next run asks again instead of being served the same bad answer."""
+        if self.cache is not None:
+            self.cache.forget(request)
+
     def close(self) -> None:
         if self.cache is not None:
             self.cache.close()

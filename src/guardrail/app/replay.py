@@ -207,10 +207,13 @@ async def _with_judge(
 ) -> TaskOutcome:
     """The row with the spec's LLM-judge checks appended. They are reported, never gated: the row's status stays
     the deterministic verdict, and a judge failure is an unscored check, not an error row."""
-    from guardrail.adapters.judge import judge_checks
+    from guardrail.adapters.judge import JudgeUsage, judge_checks
 
-    checks = await judge_checks(judge, task, outcome.transcript.get("answer"), client, timeout_s=timeout_s)
-    row = outcome.row.model_copy(update={"checks": [*outcome.row.checks, *checks]})
+    usage = JudgeUsage()
+    answer = outcome.transcript.get("answer")
+    checks = await judge_checks(judge, task, answer, client, timeout_s=timeout_s, usage=usage)
+    update = {"checks": [*outcome.row.checks, *checks], "judge_calls": usage.calls, "judge_cost_usd": usage.cost_usd}
+    row = outcome.row.model_copy(update=update)
     return TaskOutcome(row=row, transcript={**outcome.transcript, "judge": [c.model_dump() for c in checks]})
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import multiprocessing as mp
 import os
 import signal
@@ -98,6 +99,7 @@ def run_sharded(
         parent=os.getpid(),
     )
     children: dict[Connection, Any] = {}
+    gc.freeze()  # the imported SDKs' objects stay shared with the workers: a collection there would copy their pages
     for shard in range(workers):
         receiver, sender = ctx.Pipe(duplex=False)
         # not a daemon: a worker has a child of its own (its policy engine); the finally below reaps it instead
@@ -105,9 +107,9 @@ def run_sharded(
         proc.start()
         sender.close()
         children[receiver] = proc
-    started()
     failure: BaseException | None = None
     try:
+        started()
         while children:
             ready: list[Any] = wait(list(children))
             problem = _collect(ready, children, journal, progress)
@@ -119,8 +121,10 @@ def run_sharded(
         _stop(children.values())
         _drain(children, journal, progress)
     finally:
-        for proc in children.values():
+        for proc in children.values():  # only workers that would not stop
             proc.kill()
+            proc.join()
+        gc.unfreeze()
     if failure is not None:
         raise failure
 

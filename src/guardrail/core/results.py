@@ -71,6 +71,8 @@ class ResultRow(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    judge_calls: int = 0  # the LLM judge's answers for this row (optional judge; not the candidate's calls)
+    judge_cost_usd: float = 0.0  # what judging this row cost; never added to the candidate's cost
     latency_s: float = 0.0  # wall time of the task's model calls (cache hits count their original latency)
     error: str | None = None
     error_kind: str | None = None  # "timeout", "rate_limit", "server", "auth", "bad_request", "harness"

@@ -216,6 +216,8 @@ def count_summary(rows: Iterable[ResultRow]) -> dict[str, Any]:
                 "prompt_tokens": 0,
                 "completion_tokens": 0,
                 "cost_usd": 0.0,
+                "judge_calls": 0,
+                "judge_cost_usd": 0.0,
                 "violations": 0,
                 "violations_by_rule": {},
                 "simulated": row.simulated,
@@ -228,6 +230,8 @@ def count_summary(rows: Iterable[ResultRow]) -> dict[str, Any]:
         entry["prompt_tokens"] += row.prompt_tokens
         entry["completion_tokens"] += row.completion_tokens
         entry["cost_usd"] += row.cost_usd
+        entry["judge_calls"] += row.judge_calls
+        entry["judge_cost_usd"] += row.judge_cost_usd
         entry["violations"] += len(row.violations)
         for violation in row.violations:
             entry["violations_by_rule"][violation.rule] = entry["violations_by_rule"].get(violation.rule, 0) + 1
@@ -237,6 +241,7 @@ def count_summary(rows: Iterable[ResultRow]) -> dict[str, Any]:
     for candidate, entry in per.items():
         values = latencies.get(candidate, [])
         entry["cost_usd"] = round(entry["cost_usd"], 10)
+        entry["judge_cost_usd"] = round(entry["judge_cost_usd"], 10)
         entry["error_rate"] = entry["errors"] / entry["tasks"] if entry["tasks"] else 0.0
         scored = entry["passed"] + entry["failed"]
         entry["pass_rate"] = entry["passed"] / scored if scored else None
