@@ -11,14 +11,13 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.openai_server import OpenAIServer, ServerConfig, default_responder
-from tests.support.run_project import make_project
+from tests.support.openai_server import OpenAIServer, ServerConfig
+from tests.support.run_project import TaskRecorder, make_project
 
 from guardrail.adapters.journal import read_rows
 from guardrail.adapters.model_client import ModelClient
@@ -27,19 +26,6 @@ from guardrail.app.run_eval import RunOptions, run_eval
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
-
-
-class Recorder:
-    """A responder that remembers which task (its user message) each answered request belonged to."""
-
-    def __init__(self) -> None:
-        self.tasks: list[str] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, body: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            self.tasks.append(body["messages"][0]["content"])
-        return default_responder(body)
 
 
 def _candidates(server: OpenAIServer, *names: str) -> list[dict[str, Any]]:
@@ -73,7 +59,7 @@ def test_mixed_faults_end_with_one_row_per_task_and_no_extra_requests(tmp_path: 
 
 @pytest.mark.slow
 def test_kill_9_mid_run_then_resume_requests_no_finished_task(tmp_path: Path) -> None:
-    recorder = Recorder()
+    recorder = TaskRecorder()
     with OpenAIServer(ServerConfig(latency_ms=40, responder=recorder)) as server:
         spec = make_project(tmp_path, tasks=80, candidates=_candidates(server, "a"), concurrency=4)
         command = [sys.executable, "-m", "guardrail.cli.main", "run", str(spec), "--quiet", "--no-cache"]
@@ -101,12 +87,11 @@ def test_kill_9_mid_run_then_resume_requests_no_finished_task(tmp_path: Path) ->
         finished = {r.task_id for r in read_rows(results)}
         assert 10 <= len(finished) < 80
         assert json.loads((run_dir / "run.json").read_text())["status"] == "running"  # it never got to say more
-        with recorder.lock:
-            recorder.tasks.clear()
+        recorder.take()
         resumed = run_eval(spec, RunOptions(quiet=True, no_cache=True, resume=run_dir.name))
     keys = _keys(run_dir)
     assert len(keys) == len(set(keys)) == 80
-    asked = {int(text.rsplit(" ", 1)[1]) for text in recorder.tasks}
+    asked = recorder.take()
     finished_numbers = {int(task_id.split("-")[1]) for task_id in finished}
     assert not asked & finished_numbers  # no finished task was requested again
     assert asked == set(range(80)) - finished_numbers

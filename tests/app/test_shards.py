@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.openai_server import OpenAIServer, ServerConfig, default_responder
-from tests.support.run_project import make_project
+from tests.support.openai_server import OpenAIServer, ServerConfig
+from tests.support.run_project import TaskRecorder, make_project
 
 from guardrail.adapters.journal import read_rows
 from guardrail.adapters.retry import RetryPolicy
@@ -34,24 +34,6 @@ pytestmark = [
 ]
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-
-
-class Recorder:
-    """A responder that remembers the task (its user message) of every request it answered."""
-
-    def __init__(self) -> None:
-        self.tasks: list[int] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, body: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            self.tasks.append(int(body["messages"][0]["content"].rsplit(" ", 1)[1]))
-        return default_responder(body)
-
-    def take(self) -> set[int]:
-        with self.lock:
-            asked, self.tasks = set(self.tasks), []
-        return asked
 
 
 def _http(server: OpenAIServer, *names: str) -> list[dict[str, Any]]:
@@ -161,7 +143,7 @@ def test_faults_across_workers_end_with_one_row_per_task_and_no_extra_requests(t
 
 @pytest.mark.slow
 def test_kill_9_of_the_parent_stops_its_workers_and_resume_asks_no_finished_task(tmp_path: Path) -> None:
-    recorder = Recorder()
+    recorder = TaskRecorder()
     with OpenAIServer(ServerConfig(latency_ms=40, responder=recorder)) as server:
         spec = _project(tmp_path, tasks=120, candidates=_http(server, "a"), concurrency=4)
         proc = _start(spec, "--workers", "2")
@@ -205,7 +187,7 @@ def _state(pid: int) -> str:
 def test_a_stopped_run_keeps_what_its_workers_sent_and_resumes_to_one_row_per_task(
     tmp_path: Path, interrupt: Callable[[subprocess.Popen[str]], None], code: int, status: str, message: str
 ) -> None:
-    recorder = Recorder()
+    recorder = TaskRecorder()
     with OpenAIServer(ServerConfig(latency_ms=40, responder=recorder)) as server:
         spec = _project(tmp_path, tasks=120, candidates=_http(server, "a"), concurrency=4)
         proc = _start(spec, "--workers", "2")

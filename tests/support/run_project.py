@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests.support.openai_server import default_responder
 
 from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest, ToolCall
 
@@ -175,3 +178,23 @@ class ScriptedClient:
             return self.behaviour(request)
         finally:
             self.in_flight -= 1
+
+
+class TaskRecorder:
+    """A test-server responder that remembers which task (the number in its user message) each request it
+    answered belonged to: "was a finished task asked again?" is then judged by the server, not the runner."""
+
+    def __init__(self) -> None:
+        self.tasks: list[int] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.tasks.append(int(body["messages"][0]["content"].rsplit(" ", 1)[1]))
+        return default_responder(body)
+
+    def take(self) -> set[int]:
+        """The tasks asked about since the last take."""
+        with self.lock:
+            asked, self.tasks = set(self.tasks), []
+        return asked

@@ -11,6 +11,7 @@ Compile errors surface at load: regorus compiles lazily, so loading evaluates a 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -217,6 +218,9 @@ def _serve(conn: Connection, parent_end: Connection, bundle: PolicyBundle, cover
     # a forked child inherits the parent's end of the pipe; holding it would hide the parent's death (no EOF),
     # and the worker would outlive a killed run
     parent_end.close()
+    # what the fork inherited (a run's imported SDKs, hundreds of MB) stays shared with the parent: a collection
+    # here would write to every inherited object and copy its page
+    gc.freeze()
     os.environ["RUST_BACKTRACE"] = "0"
     try:
         engine = RegoEngine(bundle, coverage=coverage)

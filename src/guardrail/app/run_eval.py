@@ -129,7 +129,9 @@ def _replay_here(
 ) -> None:
     """The whole replay on this process's event loop (small runs, injected clients, no fork)."""
     concurrency = options.concurrency or loaded.spec.concurrency
-    model_client = client or make_client(loaded, candidates, concurrency=concurrency, no_cache=options.no_cache)
+    model_client: Any = client
+    if client is None:
+        model_client = make_client(loaded, candidates, concurrency=concurrency, no_cache=options.no_cache)
 
     async def sink(outcome: TaskOutcome) -> None:
         progress.advance(outcome.row)
@@ -141,10 +143,9 @@ def _replay_here(
         decider = MemoDecider(policy)  # same call, same history, same answer: ask the worker once
         asyncio.run(replay(loaded, candidates, items, sink, model_client, decider, settings, concurrency))
     finally:
-        closer = getattr(model_client, "close", None)
-        if client is None and callable(closer):
-            with contextlib.suppress(Exception):
-                closer()
+        if client is None:
+            with contextlib.suppress(Exception):  # never mask why the replay ended
+                model_client.close()
 
 
 def _prepare_dir(loaded: LoadedEval, options: RunOptions) -> tuple[str, Path, RunManifest | None]:
