@@ -8,6 +8,7 @@ server saw is the judge of "no finished task was asked again", not the runner's 
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +24,13 @@ import pytest
 from tests.support.openai_server import OpenAIServer, ServerConfig
 from tests.support.run_project import TaskRecorder, make_project
 
-from guardrail.adapters.journal import read_rows
+from guardrail.adapters.journal import Journal, read_rows
 from guardrail.adapters.retry import RetryPolicy
 from guardrail.adapters.suites import load_eval
 from guardrail.app import shards
+from guardrail.app.progress import RunProgress
 from guardrail.core.results import ResultRow
+from guardrail.errors import CouldNotFinish
 
 pytestmark = [
     pytest.mark.integration,
@@ -96,10 +100,10 @@ def _project(root: Path, **kw: Any) -> Path:
     return spec
 
 
-def _finish(spec: Path, *extra: str, env: dict[str, str] | None = None) -> Path:
+def _finish(spec: Path, *extra: str, env: dict[str, str] | None = None, cache: bool = False) -> Path:
     """`guardrail run` to the end in its own process (no test threads: it may fork); the run folder."""
     before = set((spec.parents[1] / "reports").glob("*")) if (spec.parents[1] / "reports").is_dir() else set()
-    proc = _start(spec, *extra, env=env)
+    proc = _start(spec, *extra, env=env, cache=cache)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode in (0, 1), err  # 1: the eval gate denied, which these tests do not care about
     if "--resume" in extra:
@@ -116,7 +120,7 @@ def test_two_workers_give_the_rows_one_process_gives(tmp_path: Path) -> None:
     spec = _project(tmp_path, tasks=60, candidates=["sim/frontier", "sim/reckless", "sim/budget"])
     env = {**ENV, "GUARDRAIL_SIM_LATENCY_SCALE": "0"}
     one = _finish(spec, "--workers", "1", env=env)
-    two = _finish(spec, "--workers", "2", env=env)
+    two = _finish(spec, "--workers", "2", env=env, cache=True)  # a fresh cache, opened by both workers at once
     assert (_workers(one), _workers(two)) == (1, 2)
     rows = read_rows(two / "results.jsonl")
     assert len(rows) == 180 and _comparable(rows) == _comparable(read_rows(one / "results.jsonl"))
@@ -207,17 +211,38 @@ def test_a_stopped_run_keeps_what_its_workers_sent_and_resumes_to_one_row_per_ta
     assert len(keys) == len(set(keys)) == 120
 
 
-def test_a_failing_worker_fails_the_run_with_its_own_error(tmp_path: Path) -> None:
+def test_a_corrupt_cache_stops_a_split_run_with_exit_3(tmp_path: Path) -> None:
     spec = _project(tmp_path, tasks=60, candidates=["sim/frontier"])
     cache = tmp_path / ".guardrail/cache/responses.sqlite"
     cache.parent.mkdir(parents=True)
-    cache.write_bytes(b"this is not a database" * 100)  # each worker opens the cache itself
+    cache.write_bytes(b"this is not a database" * 100)
     proc = _start(spec, "--workers", "2", cache=True)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 3, err
     assert "cannot open the response cache" in err and "Traceback" not in err
     (run_dir,) = (tmp_path / "reports").glob("*")
     assert _workers(run_dir) == 2 and json.loads((run_dir / "run.json").read_text())["status"] == "failed"
+
+
+def test_a_worker_s_own_error_reaches_the_parent_after_the_rows_it_sent(tmp_path: Path) -> None:
+    ctx = mp.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    row = ResultRow(run_id="r", task_id="t-1", suite="s", candidate="m", status="pass")
+
+    def work() -> None:
+        sender.send(("row", row, {"task_id": "t-1"}))
+        sender.send(("error", CouldNotFinish("the worker's own reason", hint="its hint")))
+
+    proc = ctx.Process(target=work, name="replay worker 1/1")
+    proc.start()
+    sender.close()
+    children: dict[Any, Any] = {receiver: proc}
+    failure = None
+    with Journal(tmp_path / "run") as journal:
+        while children:
+            failure = shards._collect(wait(list(children)), children, journal, RunProgress()) or failure
+        assert journal.rows == [row]
+    assert isinstance(failure, CouldNotFinish) and str(failure) == "the worker's own reason\n  hint: its hint"
 
 
 def test_plan_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,7 @@ import itertools
 import signal
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
+from pathlib import Path
 from typing import Any
 
 from guardrail.adapters.rego import EngineWorker, load_bundle
@@ -73,7 +74,7 @@ def make_client(
 
     preload_provider(candidates)
     spec = loaded.spec
-    cache = None if no_cache else ResponseCache(loaded.project.cache / "responses.sqlite")
+    cache = None if no_cache else ResponseCache(cache_path(loaded))
     return ModelClient(
         cache=cache,
         limits=share_of(spec.rate_limits, shards),
@@ -84,6 +85,10 @@ def make_client(
             if c.input_cost_per_token is not None or c.output_cost_per_token is not None
         },
     )
+
+
+def cache_path(loaded: LoadedEval) -> Path:
+    return loaded.project.cache / "responses.sqlite"
 
 
 def preload_provider(candidates: list[Candidate]) -> None:
@@ -221,6 +226,7 @@ __all__ = [
     "ACTION_PACKAGE",
     "RowKey",
     "Sink",
+    "cache_path",
     "make_client",
     "open_policy",
     "preload_provider",

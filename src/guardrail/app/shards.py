@@ -25,16 +25,18 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from guardrail.adapters.cache import ResponseCache
 from guardrail.adapters.journal import Journal
 from guardrail.adapters.suites import LoadedEval
 from guardrail.app.agent_loop import LoopSettings, MemoDecider, TaskOutcome
 from guardrail.app.progress import RunProgress
-from guardrail.app.replay import RowKey, make_client, open_policy, preload_provider, replay, work_items
+from guardrail.app.replay import RowKey, cache_path, make_client, open_policy, preload_provider, replay, work_items
 from guardrail.core.suite import Candidate
 from guardrail.errors import CouldNotFinish, GuardrailError
 
@@ -98,6 +100,8 @@ def run_sharded(
         no_cache=no_cache,
         parent=os.getpid(),
     )
+    if not no_cache:  # created here, once: workers creating it at the same instant would find it locked
+        ResponseCache(cache_path(loaded)).close()
     children: dict[Connection, Any] = {}
     gc.freeze()  # the imported SDKs' objects stay shared with the workers: a collection there would copy their pages
     for shard in range(workers):
@@ -108,14 +112,19 @@ def run_sharded(
         sender.close()
         children[receiver] = proc
     failure: BaseException | None = None
+    deadline: float | None = None  # once stopping: when workers that have not stopped get killed
     try:
         started()
         while children:
-            ready: list[Any] = wait(list(children))
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready: list[Any] = wait(list(children), timeout=timeout)
+            if not ready:
+                break  # stopping, and out of patience: the finally kills what is left
             problem = _collect(ready, children, journal, progress)
             if problem is not None and failure is None:
                 failure = problem
                 _stop(children.values())  # the run cannot finish: keep what the others send until they stop
+                deadline = time.monotonic() + _STOP_GRACE_S
     except BaseException as exc:  # Ctrl-C (or a journal write failing): keep what the workers already sent
         failure = exc
         _stop(children.values())
@@ -188,7 +197,7 @@ def _stop(procs: Any) -> None:
 def _worker(conn: Connection, job: _Job, shard: int) -> None:
     """One worker process: its items through the ordinary replay, each outcome sent to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
-    signal.signal(signal.SIGTERM, _exit_on_term)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # until the replay runs: nothing to keep yet
     try:
         client = make_client(
             job.loaded, job.candidates, concurrency=job.concurrency, no_cache=job.no_cache, shards=job.shards
@@ -202,7 +211,7 @@ def _worker(conn: Connection, job: _Job, shard: int) -> None:
         finally:
             client.close()
         conn.send(("done",))
-    except SystemExit:
+    except asyncio.CancelledError:
         pass  # stopped by the parent, or the parent is gone: nothing to report
     except GuardrailError as exc:
         _send_quietly(conn, ("error", exc))
@@ -213,13 +222,19 @@ def _worker(conn: Connection, job: _Job, shard: int) -> None:
 
 
 async def _replay_shard(conn: Connection, job: _Job, shard: int, client: Any, policy: MemoDecider) -> None:
+    """The replay, cancelled (between steps, never inside a lock: a signal raising into arbitrary code can leave
+    one held) by the parent's SIGTERM or by the parent's death."""
+    main = asyncio.current_task()
+    assert main is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+
     async def sink(outcome: TaskOutcome) -> None:
         conn.send(("row", outcome.row, outcome.transcript))
 
     async def watch_parent() -> None:
         while os.getppid() == job.parent:
             await asyncio.sleep(_WATCH_PARENT_S)
-        raise SystemExit(1)  # the parent was killed: nobody would journal what this worker finishes
+        main.cancel()  # the parent was killed: nobody would journal what this worker finishes
 
     watcher = asyncio.create_task(watch_parent())
     try:
@@ -228,10 +243,6 @@ async def _replay_shard(conn: Connection, job: _Job, shard: int, client: Any, po
         await replay(job.loaded, job.candidates, items, sink, client, policy, job.settings, share)
     finally:
         watcher.cancel()
-
-
-def _exit_on_term(signum: int, frame: object) -> None:
-    raise SystemExit(0)
 
 
 def _send_quietly(conn: Connection, message: object) -> None:
