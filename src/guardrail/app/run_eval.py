@@ -54,7 +54,7 @@ class RunOptions:
     out: Path | None = None
     quiet: bool = False
     fsync: bool = True
-    workers: int | None = None  # replay processes; None: one per core for runs of 200+ task-evaluations
+    workers: int | None = None  # replay processes; None: one per 100 task-evaluations, at most one per core
 
 
 @dataclass
