@@ -15,6 +15,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
+from guardrail.adapters.journal import RowKey
 from guardrail.adapters.rego import EngineWorker, load_bundle
 from guardrail.adapters.suites import LoadedEval, Suite
 from guardrail.app.agent_loop import AgentContext, Completer, Decider, LoopSettings, TaskOutcome, run_task
@@ -22,7 +23,6 @@ from guardrail.core.suite import Candidate, Judge, RateLimit, Task
 from guardrail.errors import PolicyError
 
 ACTION_PACKAGE = "data.action"
-RowKey = tuple[str, str, str, int]
 Sink = Callable[[TaskOutcome], Awaitable[None]]
 
 
@@ -68,7 +68,8 @@ def make_client(
     loaded: LoadedEval, candidates: list[Candidate], *, concurrency: int, no_cache: bool, shards: int = 1
 ) -> Any:
     """The provider layer: litellm behind cache, throttle and retry; simulated models registered when used.
-    `shards` > 1: this process is one of that many sharing the budgets (concurrency and rate limits)."""
+    `concurrency` is this process's own; `shards` > 1: this process is one of that many sharing the spec's rate
+    limits."""
     from guardrail.adapters.cache import ResponseCache
     from guardrail.adapters.model_client import ModelClient
 
@@ -78,7 +79,7 @@ def make_client(
     return ModelClient(
         cache=cache,
         limits=share_of(spec.rate_limits, shards),
-        default_concurrency=max(1, concurrency // shards),
+        default_concurrency=concurrency,
         prices={
             c.id: (c.input_cost_per_token, c.output_cost_per_token)
             for c in candidates
@@ -224,7 +225,6 @@ async def _with_judge(
 
 __all__ = [
     "ACTION_PACKAGE",
-    "RowKey",
     "Sink",
     "cache_path",
     "make_client",

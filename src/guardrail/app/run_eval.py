@@ -124,14 +124,15 @@ def _replay_here(
     settings: LoopSettings,
     policy: Decider,
     client: Completer | None,
-    options: RunOptions,
     started: Callable[[], None],
+    *,
+    concurrency: int,
+    no_cache: bool,
 ) -> None:
     """The whole replay on this process's event loop (small runs, injected clients, no fork)."""
-    concurrency = options.concurrency or loaded.spec.concurrency
     model_client: Any = client
     if client is None:
-        model_client = make_client(loaded, candidates, concurrency=concurrency, no_cache=options.no_cache)
+        model_client = make_client(loaded, candidates, concurrency=concurrency, no_cache=no_cache)
 
     async def sink(outcome: TaskOutcome) -> None:
         progress.advance(outcome.row)
@@ -267,7 +268,18 @@ def run_eval(
                     started=started,
                 )
             else:
-                _replay_here(loaded, candidates, journal, progress, settings, policy, client, options, started)
+                _replay_here(
+                    loaded,
+                    candidates,
+                    journal,
+                    progress,
+                    settings,
+                    policy,
+                    client,
+                    started,
+                    concurrency=concurrency,
+                    no_cache=options.no_cache,
+                )
         finally:
             progress.close()
         status = "finished"

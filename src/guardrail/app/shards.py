@@ -32,11 +32,11 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from guardrail.adapters.cache import ResponseCache
-from guardrail.adapters.journal import Journal
+from guardrail.adapters.journal import Journal, RowKey
 from guardrail.adapters.suites import LoadedEval
 from guardrail.app.agent_loop import LoopSettings, MemoDecider, TaskOutcome
 from guardrail.app.progress import RunProgress
-from guardrail.app.replay import RowKey, cache_path, make_client, open_policy, preload_provider, replay, work_items
+from guardrail.app.replay import cache_path, make_client, open_policy, preload_provider, replay, work_items
 from guardrail.core.suite import Candidate
 from guardrail.errors import CouldNotFinish, GuardrailError
 
@@ -69,7 +69,7 @@ class _Job:
     done: frozenset[RowKey]
     settings: LoopSettings
     shards: int
-    concurrency: int  # the spec's (or --concurrency), shared by all workers
+    concurrency: int  # each worker's share of the spec's (or --concurrency's)
     no_cache: bool
     parent: int
 
@@ -96,7 +96,7 @@ def run_sharded(
         done=frozenset(journal.done),
         settings=settings,
         shards=workers,
-        concurrency=concurrency,
+        concurrency=max(1, concurrency // workers),
         no_cache=no_cache,
         parent=os.getpid(),
     )
@@ -189,9 +189,7 @@ def _drain(children: dict[Connection, Any], journal: Journal, progress: RunProgr
 
 def _stop(procs: Any) -> None:
     for proc in procs:
-        if proc.is_alive():
-            with contextlib.suppress(OSError):
-                os.kill(proc.pid, signal.SIGTERM)
+        proc.terminate()  # SIGTERM: the worker cancels its replay and reports nothing
 
 
 def _worker(conn: Connection, job: _Job, shard: int) -> None:
@@ -239,8 +237,7 @@ async def _replay_shard(conn: Connection, job: _Job, shard: int, client: Any, po
     watcher = asyncio.create_task(watch_parent())
     try:
         items = work_items(job.loaded, job.candidates, job.done, shard=shard, shards=job.shards)
-        share = max(1, job.concurrency // job.shards)
-        await replay(job.loaded, job.candidates, items, sink, client, policy, job.settings, share)
+        await replay(job.loaded, job.candidates, items, sink, client, policy, job.settings, job.concurrency)
     finally:
         watcher.cancel()
 
