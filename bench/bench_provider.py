@@ -1,7 +1,11 @@
-"""Benchmark the provider layer alone (ModelClient -> throttle -> retry -> litellm -> HTTP) against the loopback server.
+"""Benchmark the provider layer alone (ModelClient -> throttle -> retry -> transport -> HTTP) against the loopback
+server.
 
     .venv/bin/python bench/bench_provider.py [--n 900] [--latency-ms 200] [--concurrency 64] [--rounds 3]
+                                             [--transport auto|litellm]
 
+`--transport auto` (the default, as in an eval spec) sends these `openai/<name>` + api_base requests straight to the
+server; `litellm` sends them through litellm.
 Prints medians over the rounds:
   * latency-bound: N requests at `--latency-ms` with `--concurrency` slots: wall time and its ratio to the ideal
     N x latency / concurrency (the runner's end-to-end target is <= 1.5 at 900 x 200 ms x 64);
@@ -36,6 +40,7 @@ import guardrail  # noqa: E402,F401  (offline defaults before litellm)
 from guardrail.adapters import llm  # noqa: E402
 from guardrail.adapters.cache import ResponseCache  # noqa: E402
 from guardrail.adapters.model_client import ModelClient  # noqa: E402
+from guardrail.adapters.transport import Mode, Transport  # noqa: E402
 from guardrail.core.llm import Completion, CompletionRequest  # noqa: E402
 
 
@@ -134,9 +139,9 @@ async def server_alone(params: dict[str, Any], n: int, connections: int = 16) ->
     return (n // connections * connections) / (time.perf_counter() - start)
 
 
-async def warm(params: dict[str, Any]) -> None:
+async def warm(params: dict[str, Any], mode: Mode) -> None:
     llm.preload()
-    client = ModelClient()
+    client = ModelClient(transport=Transport(mode))
     await timed(client, requests(8, params, "warm-up"))
 
 
@@ -147,19 +152,20 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--in-process", action="store_true", help="run the server in a thread of this process")
+    parser.add_argument("--transport", choices=("auto", "litellm"), default="auto")
     args = parser.parse_args()
-    n, rounds = args.n, args.rounds
+    n, rounds, mode = args.n, args.rounds, args.transport
 
-    print(f"provider layer: {n} requests, concurrency {args.concurrency}, medians of {rounds} rounds")
+    print(f"provider layer: {n} requests, concurrency {args.concurrency}, transport {mode}, medians of {rounds} rounds")
     print(f"server: {'in-process thread' if args.in_process else 'separate process'}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 
     with server(args.latency_ms, args.in_process) as params:
-        asyncio.run(warm(params))
+        asyncio.run(warm(params, mode))
         walls, bare_walls = [], []
         for r in range(rounds):
             bare_walls.append(asyncio.run(bare_litellm(requests(n, params, f"bare-latency-{r}"), args.concurrency)))
-            client = ModelClient(default_concurrency=args.concurrency)
+            client = ModelClient(default_concurrency=args.concurrency, transport=Transport(mode))
             walls.append(asyncio.run(timed(client, requests(n, params, f"latency-round-{r}"))))
             assert client.stats.calls_made == n
         wall = statistics.median(walls)
@@ -172,16 +178,20 @@ def main() -> None:
         print(f"  bare litellm.acompletion, same requests: {bare_wall:.2f} s -> layer/bare {wall / bare_wall:.2f}")
 
     with server(0.0, args.in_process) as params, tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(warm(params))
+        asyncio.run(warm(params, mode))
         rates, bare_rates, cached_walls, cached_calls = [], [], [], []
         for r in range(rounds):
             bare_rates.append(n / asyncio.run(bare_litellm(requests(n, params, f"bare-round-{r}"), args.concurrency)))
             batch = requests(n, params, f"throughput-round-{r}")
             cache_path = Path(tmp) / f"responses-{r}.sqlite"
-            client = ModelClient(cache=ResponseCache(cache_path), default_concurrency=args.concurrency)
+            client = ModelClient(
+                cache=ResponseCache(cache_path), default_concurrency=args.concurrency, transport=Transport(mode)
+            )
             rates.append(n / asyncio.run(timed(client, batch)))
             client.close()
-            rerun = ModelClient(cache=ResponseCache(cache_path), default_concurrency=args.concurrency)
+            rerun = ModelClient(
+                cache=ResponseCache(cache_path), default_concurrency=args.concurrency, transport=Transport(mode)
+            )
             cached_walls.append(asyncio.run(timed(rerun, batch)))
             cached_calls.append(rerun.stats.calls_made)
             rerun.close()

@@ -4,12 +4,15 @@
     .venv/bin/python bench/bench_runner.py --only latency  # latency | zero | cached | memory
     .venv/bin/python bench/bench_runner.py --memory-tasks 2000
     .venv/bin/python bench/bench_runner.py --workers 1      # the whole replay in one process
+    .venv/bin/python bench/bench_runner.py --transport litellm   # every call through litellm, for comparison
 
-Against tests/support/openai_server.py on 127.0.0.1 (in its own process) through litellm, 300 tasks x 3 candidates,
-at default settings (spec concurrency 64, one replay process per core, ModelClient cache/throttle/retry). Each task
-is an agent task: one tool call (decided by the action policy) and a final answer, so 2 model calls per
-task-evaluation; the 200 ms case also runs answer-only tasks (1 call each). Beside each figure: the same calls sent
-by bare litellm from one process (the SDK's own cost on this machine now; the test server shares the same cores).
+Against tests/support/openai_server.py on 127.0.0.1 (in its own process), 300 tasks x 3 `openai/<name>` candidates
+with an api_base, at default settings (spec concurrency 64, transport auto: the direct OpenAI-compatible client,
+one replay process per core for big runs, ModelClient cache/throttle/retry). Each task is an agent task: one tool
+call (decided by the action policy) and a final answer, so 2 model calls per task-evaluation; the 200 ms case also
+runs answer-only tasks (1 call each). Beside each figure, the same calls sent from one process with nothing else
+around them: by bare litellm, and as bare HTTP (one aiohttp session), the floors on this machine right now (the
+test server shares the same cores).
   * 200 ms latency: wall time (target <= 8 s) and the ratio to the ideal  calls x latency / concurrency  (<= 1.5)
   * 0 ms latency: task-evaluations per second (target >= 200/s)
   * cached re-run: zero model calls; wall time
@@ -47,13 +50,14 @@ def report(name: str, value: float, unit: str, target: str, ok: bool | None) -> 
     print(f"{name:<78} {value:>9.3f} {unit:<3} {target:<10} {verdict}", flush=True)
 
 
-def _project(root: Path, tasks: int, candidates: list[Any], *, tools: bool = True) -> Path:
+def _project(root: Path, tasks: int, candidates: list[Any], *, tools: bool = True, **spec: Any) -> Path:
     from tests.support.run_project import make_project
 
-    return make_project(root, tasks=tasks, candidates=candidates, tools=tools)
+    return make_project(root, tasks=tasks, candidates=candidates, tools=tools, **spec)
 
 
 WORKERS: int | None = None  # --workers; None: the runner's default (one per core for big runs)
+TRANSPORT = "auto"  # --transport
 
 
 def _run(spec: Path, workers: int | None = None) -> tuple[float, Any]:
@@ -108,13 +112,12 @@ def serve(latency_ms: float) -> None:
                 print(server.log.count, flush=True)
 
 
-def litellm_alone(latency_ms: float, calls: int, concurrency: int, *, with_tools: bool = True) -> float:
-    """Seconds for `calls` bare litellm calls of the same shapes (3 tool schemas; every other call carries a tool
-    result) to the same server at the same concurrency: the floor the SDK sets on this machine right now,
-    measured beside every figure, since the runner cannot be faster than the SDK it drives."""
+def bare_calls(client: str, latency_ms: float, calls: int, concurrency: int, *, with_tools: bool = True) -> float:
+    """Seconds for `calls` calls of the same shapes (3 tool schemas; every other call carries a tool result) to the
+    same server at the same concurrency, with nothing around them: by bare litellm (`client="litellm"`), or as bare
+    HTTP from one aiohttp session (`"http"`). The floors each transport sets on this machine right now."""
     import asyncio
 
-    import litellm
     import yaml
     from tests.support.run_project import TOOLS
 
@@ -140,22 +143,35 @@ def litellm_alone(latency_ms: float, calls: int, concurrency: int, *, with_tools
     register_prices([Candidate(id="openai/x", **PRICES)])  # as the runner does for its priced candidates
 
     async def run(server: ServerProcess) -> float:
+        import aiohttp
+        import litellm
+
         gate = asyncio.Semaphore(concurrency)
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        url = server.params["api_base"] + "/chat/completions"
 
         async def one(i: int) -> None:
             async with gate:
-                await litellm.acompletion(
-                    model="openai/x",
-                    messages=messages(i),
-                    tools=tools if with_tools else None,
-                    max_retries=0,
-                    **server.params,
-                )
+                if client == "litellm":
+                    await litellm.acompletion(
+                        model="openai/x",
+                        messages=messages(i),
+                        tools=tools if with_tools else None,
+                        max_retries=0,
+                        **server.params,
+                    )
+                    return
+                body = {"model": "x", "messages": messages(i), **({"tools": tools} if with_tools else {})}
+                async with session.post(url, json=body, headers={"Authorization": "Bearer test"}) as response:
+                    json.loads(await response.read())
 
-        await asyncio.gather(*(one(-i) for i in range(1, 21)))  # warm the client
-        started = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(calls)))
-        return time.perf_counter() - started
+        try:
+            await asyncio.gather(*(one(-i) for i in range(1, 21)))  # warm the client
+            started = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(calls)))
+            return time.perf_counter() - started
+        finally:
+            await session.close()
 
     with ServerProcess(latency_ms) as server:
         return asyncio.run(run(server))
@@ -169,7 +185,7 @@ def bench_server(latency_ms: float, repeats: int, *, cached: bool, tools: bool =
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp, ServerProcess(latency_ms) as server:
             candidates = [{"id": f"openai/{name}", "params": server.params, **PRICES} for name in CANDIDATES]
-            spec = _project(Path(tmp), TASKS, candidates, tools=tools)
+            spec = _project(Path(tmp), TASKS, candidates, tools=tools, transport=TRANSPORT)
             wall, outcome = _run(spec)
             calls, _ = _calls(outcome)
             rows = len(outcome.rows)
@@ -185,10 +201,12 @@ def bench_server(latency_ms: float, repeats: int, *, cached: bool, tools: bool =
                 assert server.count() == sent and calls2 == 0 and hits2 == calls, (calls2, hits2)
                 cached_walls.append(wall2)
     shape = "tool call + answer" if tools else "answer only"
+    shape += "" if TRANSPORT == "auto" else f", transport {TRANSPORT}"
     label = f"{TASKS}x{len(CANDIDATES)} @ {latency_ms:g} ms, {shape}, {outcome.manifest.workers} workers"
-    floor = litellm_alone(latency_ms, calls, concurrency, with_tools=tools)
-    report(f"{label}: bare litellm, one process, same {calls} calls", floor, "s", "", None)
-    report(f"{label}: runner wall / bare litellm wall", statistics.median(walls) / floor, "x", "", None)
+    for client in ("litellm", "http"):
+        floor = bare_calls(client, latency_ms, calls, concurrency, with_tools=tools)
+        report(f"{label}: bare {client}, one process, same {calls} calls", floor, "s", "", None)
+        report(f"{label}: runner wall / bare {client} wall", statistics.median(walls) / floor, "x", "", None)
     if latency_ms:
         wall = statistics.median(walls)
         report(f"{label}: wall time (median of {repeats})", wall, "s", "<= 8 s", wall <= 8)
@@ -263,18 +281,22 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--memory-tasks", type=int, default=20_000)
     parser.add_argument("--workers", type=int, help="replay processes (default: the runner's own choice)")
+    parser.add_argument("--transport", choices=("auto", "litellm"), default="auto", help="the eval spec's transport")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve is not None:
         serve(args.serve)
         return
-    global WORKERS
-    WORKERS = args.workers
+    global WORKERS, TRANSPORT
+    WORKERS, TRANSPORT = args.workers, args.transport
     if args.memory_child:
         memory_child(args.memory_child, args.workers or 1)
         return
-    print(f"guardrail runner benchmark · {os.cpu_count()} cores · load {os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"guardrail runner benchmark · {os.cpu_count()} cores · load {os.getloadavg()[0]:.1f} · transport {TRANSPORT}",
+        flush=True,
+    )
     from guardrail.adapters import llm
 
     llm.preload()  # import cost (~4 s) paid once here, not inside the first timing; bare litellm gets our settings

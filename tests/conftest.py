@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,11 @@ import guardrail  # noqa: F401  (offline defaults before any SDK import)
 REPO = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("GUARDRAIL_SIM_LATENCY_SCALE", "0")
+
+# A suite started in the background by a shell without job control (`cmd &` in a script) inherits SIGINT ignored,
+# and so would every process it starts: the Ctrl-C tests need it delivered, as at a terminal.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-"""adapters.llm: one real HTTP request through litellm to the loopback server, mapped to Completion or CallError."""
+"""adapters.llm and adapters.openai_compat: one real HTTP request to the loopback server, mapped to Completion or
+CallError. Every behaviour a provider test checks holds on both transports: through litellm, and straight to the
+OpenAI-compatible server (`Transport("auto")`)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,10 @@ import pytest
 from tests.support.openai_server import LEAKY_KEY, OpenAIServer, ServerPool
 
 from guardrail.adapters import llm
+from guardrail.adapters.transport import Mode, Transport
 from guardrail.core.llm import CallError, Completion, CompletionRequest
+
+Call = Callable[..., Any]
 
 
 @pytest.fixture
@@ -43,13 +48,24 @@ def call(req: CompletionRequest, prices: llm.Prices | None = None) -> Any:
     return asyncio.run(llm.call_once_with_hint(req, prices))
 
 
+@pytest.fixture(params=["litellm", "auto"], ids=["litellm", "direct"])
+def send(request: pytest.FixtureRequest) -> Call:
+    """send(request, prices=None) -> (result, retry_after), through one transport."""
+    mode: Mode = request.param
+
+    def _send(req: CompletionRequest, prices: llm.Prices | None = None) -> Any:
+        return asyncio.run(Transport(mode).send(req, prices))
+
+    return _send
+
+
 @pytest.mark.integration
-def test_success_maps_tool_calls_usage_latency_and_cost(serve: Callable[..., OpenAIServer]) -> None:
+def test_success_maps_tool_calls_usage_latency_and_cost(serve: Callable[..., OpenAIServer], send: Call) -> None:
     def responder(body: dict[str, Any]) -> dict[str, Any]:
         return {"content": None, "tool_calls": [{"name": "tickets.route", "arguments": {"queue": "billing"}}]}
 
     server = serve(responder=responder, latency_ms=20)
-    result, hint = call(request(server, tools=TOOLS), prices={"openai/fake": (1e-6, 2e-6)})
+    result, hint = send(request(server, tools=TOOLS), prices={"openai/fake": (1e-6, 2e-6)})
 
     assert isinstance(result, Completion) and hint is None
     assert [(c.name, c.arguments) for c in result.tool_calls] == [("tickets.route", {"queue": "billing"})]
@@ -62,7 +78,7 @@ def test_success_maps_tool_calls_usage_latency_and_cost(serve: Callable[..., Ope
 
 
 @pytest.mark.integration
-def test_default_responder_answers_after_a_tool_result(serve: Callable[..., OpenAIServer]) -> None:
+def test_default_responder_answers_after_a_tool_result(serve: Callable[..., OpenAIServer], send: Call) -> None:
     server = serve()
     messages = [
         {"role": "user", "content": "route it"},
@@ -74,7 +90,7 @@ def test_default_responder_answers_after_a_tool_result(serve: Callable[..., Open
         {"role": "tool", "tool_call_id": "c1", "content": "ok"},
     ]
     req = CompletionRequest(model="openai/fake", messages=messages, tools=TOOLS, params=server.params)
-    result, _ = call(req)
+    result, _ = send(req)
     assert isinstance(result, Completion)
     assert result.content == "done" and result.tool_calls == []
 
@@ -85,21 +101,21 @@ def test_default_responder_answers_after_a_tool_result(serve: Callable[..., Open
     [("{not json", {"_raw": "{not json"}), ("[1, 2]", {"_raw": "[1, 2]"}), ("", {})],
 )
 def test_malformed_tool_arguments_are_kept_raw(
-    serve: Callable[..., OpenAIServer], raw: str, expected: dict[str, Any]
+    serve: Callable[..., OpenAIServer], raw: str, expected: dict[str, Any], send: Call
 ) -> None:
     server = serve(responder=lambda body: {"tool_calls": [{"name": "tickets.route", "arguments": raw}]})
-    result, _ = call(request(server, tools=TOOLS))
+    result, _ = send(request(server, tools=TOOLS))
     assert isinstance(result, Completion)
     assert result.tool_calls[0].arguments == expected
 
 
 @pytest.mark.integration
-def test_known_model_is_priced_by_litellm_unknown_costs_zero(serve: Callable[..., OpenAIServer]) -> None:
+def test_known_model_is_priced_by_litellm_unknown_costs_zero(serve: Callable[..., OpenAIServer], send: Call) -> None:
     server = serve()
-    known, _ = call(
+    known, _ = send(
         CompletionRequest(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], params=server.params)
     )
-    unknown, _ = call(request(server))
+    unknown, _ = send(request(server))
     assert isinstance(known, Completion) and isinstance(unknown, Completion)
     assert known.cost_usd > 0
     assert unknown.cost_usd == 0.0
@@ -118,9 +134,11 @@ def test_known_model_is_priced_by_litellm_unknown_costs_zero(serve: Callable[...
         ("drop", "connection", None),
     ],
 )
-def test_faults_are_classified(serve: Callable[..., OpenAIServer], fault: str, kind: str, status: int | None) -> None:
+def test_faults_are_classified(
+    serve: Callable[..., OpenAIServer], fault: str, kind: str, status: int | None, send: Call
+) -> None:
     server = serve(script=(fault,), retry_after="2")
-    result, hint = call(request(server))
+    result, hint = send(request(server))
     assert isinstance(result, CallError)
     assert (result.kind, result.status, result.attempts) == (kind, status, 1)
     assert hint == (2.0 if fault == "429" else None)
@@ -128,9 +146,9 @@ def test_faults_are_classified(serve: Callable[..., OpenAIServer], fault: str, k
 
 
 @pytest.mark.integration
-def test_hang_becomes_timeout(serve: Callable[..., OpenAIServer]) -> None:
+def test_hang_becomes_timeout(serve: Callable[..., OpenAIServer], send: Call) -> None:
     server = serve(script=("hang",), hang_s=5)
-    result, _ = call(request(server, timeout_s=0.3))
+    result, _ = send(request(server, timeout_s=0.3))
     assert isinstance(result, CallError)
     assert result.kind == "timeout" and result.retryable
     assert 0.25 <= result.latency_s < 3
@@ -138,21 +156,21 @@ def test_hang_becomes_timeout(serve: Callable[..., OpenAIServer]) -> None:
 
 
 @pytest.mark.integration
-def test_a_refused_connection_is_a_connection_error() -> None:
+def test_a_refused_connection_is_a_connection_error(send: Call) -> None:
     server = OpenAIServer().start()
     params = server.params
     server.stop()  # nothing listens on that port any more
-    result, _ = call(
+    result, _ = send(
         CompletionRequest(model="openai/fake", messages=[{"role": "user", "content": "x"}], params=params, timeout_s=5)
     )
     assert isinstance(result, CallError) and result.kind == "connection"
 
 
 @pytest.mark.integration
-def test_keys_in_provider_errors_are_scrubbed(serve: Callable[..., OpenAIServer]) -> None:
+def test_keys_in_provider_errors_are_scrubbed(serve: Callable[..., OpenAIServer], send: Call) -> None:
     server = serve(script=("401",))
     secret_params = {**server.params, "api_key": "sk-live-SECRET0123456789"}
-    result, _ = call(request(server, params=secret_params))
+    result, _ = send(request(server, params=secret_params))
     assert isinstance(result, CallError) and result.kind == "auth"
     assert LEAKY_KEY not in result.message
     assert "SECRET0123456789" not in result.message
@@ -204,7 +222,7 @@ def test_sim_labels_go_to_sim_models_only() -> None:
 
 
 @pytest.mark.integration
-def test_sim_labels_never_reach_a_real_server(serve: Callable[..., OpenAIServer]) -> None:
+def test_sim_labels_never_reach_a_real_server(serve: Callable[..., OpenAIServer], send: Call) -> None:
     seen: list[dict[str, Any]] = []
 
     def responder(body: dict[str, Any]) -> dict[str, Any]:
@@ -212,7 +230,7 @@ def test_sim_labels_never_reach_a_real_server(serve: Callable[..., OpenAIServer]
         return {"content": "ok"}
 
     server = serve(responder=responder)
-    result, _ = call(request(server, sim={"expected": "PLANTED-ANSWER-KEY"}))
+    result, _ = send(request(server, sim={"expected": "PLANTED-ANSWER-KEY"}))
     assert isinstance(result, Completion)
     assert "PLANTED-ANSWER-KEY" not in json.dumps(seen)
     assert "metadata" not in seen[0]

@@ -1,4 +1,6 @@
-"""The runner against a real HTTP server on 127.0.0.1 (through litellm): faults, kill -9 + resume, the cache.
+"""The runner against a real HTTP server on 127.0.0.1: faults, kill -9 + resume, the cache. Each runs on both
+transports: through litellm, and straight to the OpenAI-compatible server (the default for `openai/<name>` with an
+api_base).
 
 Each test counts what the server saw, so "exactly one row per task" and "no request beyond retries" are
 checked from the outside, not from the runner's own bookkeeping.
@@ -22,9 +24,10 @@ from tests.support.run_project import TaskRecorder, make_project
 from guardrail.adapters.journal import read_rows
 from guardrail.adapters.model_client import ModelClient
 from guardrail.adapters.retry import RetryPolicy
+from guardrail.adapters.transport import Mode, Transport
 from guardrail.app.run_eval import RunOptions, run_eval
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("transport", ["litellm", "auto"])]
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -37,11 +40,12 @@ def _keys(run_dir: Path) -> list[tuple[str, str, str, int]]:
 
 
 @pytest.mark.slow
-def test_mixed_faults_end_with_one_row_per_task_and_no_extra_requests(tmp_path: Path) -> None:
+def test_mixed_faults_end_with_one_row_per_task_and_no_extra_requests(tmp_path: Path, transport: Mode) -> None:
     config = ServerConfig(rate_500=0.10, rate_429=0.05, rate_hang=0.02, hang_s=8.0, seed=3)
     with OpenAIServer(config) as server:
         spec = make_project(tmp_path, tasks=30, candidates=_candidates(server, "a", "b"), timeout_s=4.0)
-        client = ModelClient(cache=None, default_concurrency=32, retry=RetryPolicy(base_s=0.01, cap_s=0.05))
+        retry = RetryPolicy(base_s=0.01, cap_s=0.05)
+        client = ModelClient(cache=None, default_concurrency=32, retry=retry, transport=Transport(transport))
         outcome = run_eval(spec, RunOptions(quiet=True), client=client)
         log = server.log
         outcomes = log.outcomes()
@@ -58,10 +62,11 @@ def test_mixed_faults_end_with_one_row_per_task_and_no_extra_requests(tmp_path: 
 
 
 @pytest.mark.slow
-def test_kill_9_mid_run_then_resume_requests_no_finished_task(tmp_path: Path) -> None:
+def test_kill_9_mid_run_then_resume_requests_no_finished_task(tmp_path: Path, transport: Mode) -> None:
     recorder = TaskRecorder()
     with OpenAIServer(ServerConfig(latency_ms=40, responder=recorder)) as server:
-        spec = make_project(tmp_path, tasks=80, candidates=_candidates(server, "a"), concurrency=4)
+        candidates = _candidates(server, "a")
+        spec = make_project(tmp_path, tasks=80, candidates=candidates, concurrency=4, transport=transport)
         command = [sys.executable, "-m", "guardrail.cli.main", "run", str(spec), "--quiet", "--no-cache"]
         env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
         proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -100,10 +105,12 @@ def test_kill_9_mid_run_then_resume_requests_no_finished_task(tmp_path: Path) ->
     assert len(transcripts) == 80
 
 
-def test_rerun_of_an_unchanged_eval_makes_zero_model_calls(tmp_path: Path) -> None:
+def test_rerun_of_an_unchanged_eval_makes_zero_model_calls(tmp_path: Path, transport: Mode) -> None:
     with OpenAIServer(ServerConfig()) as server:
-        spec = make_project(tmp_path, tasks=10, candidates=_candidates(server, "a", "b"))
+        spec = make_project(tmp_path, tasks=10, candidates=_candidates(server, "a", "b"), transport=transport)
         first = run_eval(spec, RunOptions(quiet=True))
+        expected = "openai-compatible" if transport == "auto" else "litellm"
+        assert {c.transport for c in first.manifest.candidates} == {expected}
         sent = server.log.count
         second = run_eval(spec, RunOptions(quiet=True))
         assert server.log.count == sent  # nothing reached the server

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
@@ -164,7 +165,7 @@ def classify(exc: BaseException, model: str) -> tuple[CallError, float | None]:
     return error, _retry_after(exc) if kind in ("rate_limit", "server") else None
 
 
-def _arguments(raw: Any) -> dict[str, Any]:
+def tool_arguments(raw: Any) -> dict[str, Any]:
     """Tool-call arguments as a dict; anything but a JSON object is kept as {"_raw": ...}, never a crash."""
     if isinstance(raw, dict):
         return raw
@@ -177,10 +178,26 @@ def _arguments(raw: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"_raw": str(raw)}
 
 
+def token_cost(model: str, prompt: int, completion: int, prices: Prices | None = None) -> float:
+    """Tokens x the spec's prices, else litellm's list price for the model; 0 for a model nobody priced."""
+    input_cost, output_cost = prices[model] if prices and model in prices else _list_price(model)
+    return prompt * input_cost + completion * output_cost
+
+
+@functools.lru_cache(maxsize=256)
+def _list_price(model: str) -> tuple[float, float]:
+    """litellm's price per input and output token (looked up once per model: the lookup is slow for a model it
+    does not know, which then costs nothing)."""
+    try:
+        info = _litellm().get_model_info(model)
+    except Exception:  # unknown model: litellm raises rather than returning None
+        return 0.0, 0.0
+    return float(info.get("input_cost_per_token") or 0.0), float(info.get("output_cost_per_token") or 0.0)
+
+
 def _cost(response: Any, model: str, prompt: int, completion: int, prices: Prices | None) -> float:
     if prices and model in prices:
-        input_cost, output_cost = prices[model]
-        return prompt * input_cost + completion * output_cost
+        return token_cost(model, prompt, completion, prices)
     hidden = getattr(response, "_hidden_params", None) or {}
     if "response_cost" in hidden:  # litellm already priced it (None: it does not know the model)
         return float(hidden["response_cost"] or 0.0)
@@ -197,7 +214,7 @@ def to_completion(response: Any, request_model: str, latency_s: float, prices: P
         ToolCall(
             id=str(call.id or f"call_{i}"),
             name=call.function.name,
-            arguments=_arguments(call.function.arguments),
+            arguments=tool_arguments(call.function.arguments),
         )
         for i, call in enumerate(getattr(message, "tool_calls", None) or [])
     ]
@@ -261,4 +278,14 @@ async def call_once(request: CompletionRequest, prices: Prices | None = None) ->
     return result
 
 
-__all__ = ["Prices", "call_once", "call_once_with_hint", "classify", "preload", "scrub", "to_completion"]
+__all__ = [
+    "Prices",
+    "call_once",
+    "call_once_with_hint",
+    "classify",
+    "preload",
+    "scrub",
+    "to_completion",
+    "token_cost",
+    "tool_arguments",
+]

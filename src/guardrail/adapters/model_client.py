@@ -1,4 +1,5 @@
-"""ModelClient: the one door the runner uses to reach a model: cache, then throttle, then retries, then litellm.
+"""ModelClient: the one door the runner uses to reach a model: cache, then throttle, then retries, then the transport
+(litellm, or the direct OpenAI-compatible client: `adapters/transport.py`).
 
     client = ModelClient(cache=ResponseCache(project.cache / "responses.sqlite"),
                          limits=spec.rate_limits, default_concurrency=64, retry=RetryPolicy(),
@@ -25,6 +26,7 @@ from guardrail.adapters import llm
 from guardrail.adapters.cache import ResponseCache
 from guardrail.adapters.retry import RetryPolicy
 from guardrail.adapters.throttle import Throttle
+from guardrail.adapters.transport import Transport
 from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest
 from guardrail.core.suite import RateLimit
 
@@ -56,6 +58,7 @@ class ModelClient:
         prices: PriceInput | None = None,
         *,
         send: Send | None = None,
+        transport: Transport | None = None,
         burst_s: float = 1.0,
     ) -> None:
         self.cache = cache
@@ -64,7 +67,7 @@ class ModelClient:
         self.prices: dict[str, tuple[float, float]] = {
             model: (inp or 0.0, out or 0.0) for model, (inp, out) in (prices or {}).items()
         }
-        self._send: Send = send or llm.call_once_with_hint
+        self._send: Send = send or (transport or Transport()).send
         self.stats = ClientStats()
         self._by_model: dict[str, ClientStats] = {}
         self._in_flight: dict[str, asyncio.Future[CallResult]] = {}

@@ -67,11 +67,13 @@ def share_of(limits: Mapping[str, RateLimit], shards: int) -> dict[str, RateLimi
 def make_client(
     loaded: LoadedEval, candidates: list[Candidate], *, concurrency: int, no_cache: bool, shards: int = 1
 ) -> Any:
-    """The provider layer: litellm behind cache, throttle and retry; simulated models registered when used.
+    """The provider layer: litellm or the direct OpenAI-compatible client (the spec's `transport`) behind cache,
+    throttle and retry; simulated models registered when used.
     `concurrency` is this process's own; `shards` > 1: this process is one of that many sharing the spec's rate
     limits."""
     from guardrail.adapters.cache import ResponseCache
     from guardrail.adapters.model_client import ModelClient
+    from guardrail.adapters.transport import Transport
 
     preload_provider(candidates)
     spec = loaded.spec
@@ -80,6 +82,7 @@ def make_client(
         cache=cache,
         limits=share_of(spec.rate_limits, shards),
         default_concurrency=concurrency,
+        transport=Transport(spec.transport),
         prices={
             c.id: (c.input_cost_per_token, c.output_cost_per_token)
             for c in candidates

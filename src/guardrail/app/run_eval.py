@@ -7,8 +7,8 @@ summary.json. `--resume RUN_ID` replays only the keys the journal lacks, so a ki
 row per key.
 
 The replay itself is `app/replay.py`: on this process's event loop for small runs, split across one worker
-process per core for big ones (`app/shards.py`), since litellm's per-call CPU, not the providers, is what bounds
-a fast run. Either way this process alone writes the journal.
+process per core for big ones (`app/shards.py`), since the runner's own CPU per call, not the providers, is what
+bounds a fast run. Either way this process alone writes the journal.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 import guardrail
 from guardrail.adapters.journal import Journal, write_json_atomic
 from guardrail.adapters.suites import LoadedEval, load_eval
+from guardrail.adapters.transport import route
 from guardrail.app.agent_loop import Completer, Decider, LoopSettings, MemoDecider, TaskOutcome
 from guardrail.app.progress import RunProgress
 from guardrail.app.replay import make_client, open_policy, remaining, replay, work_items
@@ -219,6 +220,7 @@ def run_eval(
                 input_cost_per_token=c.input_cost_per_token,
                 output_cost_per_token=c.output_cost_per_token,
                 simulated=c.id.startswith("sim/"),
+                transport=route(spec.transport, c.id, c.params),
             )
             for c in candidates
         ],

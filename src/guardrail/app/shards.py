@@ -1,7 +1,8 @@
 """A replay split across worker processes, about one per core.
 
-Why: litellm spends 4-8 ms of CPU on every call (building the request, its own cost bookkeeping and logging), so
-one event loop saturates one core at 150-250 calls/s: a latency-bound run at concurrency 64 or an in-process
+Why: a replay costs milliseconds of CPU per task-evaluation (litellm alone 5-8 ms per call; with the direct
+OpenAI-compatible client, the agent loop, policy, scoring and HTTP about 5 ms per task), so one event loop saturates
+one core at 100-250 task-evaluations/s: a latency-bound run at concurrency 64, a fast local server or an in-process
 simulated model is CPU-bound long before the provider is. The parent loads the eval, imports litellm once and
 forks the workers; each runs the ordinary replay (`app/replay.py`) on every n-th item with its 1/n share of every
 provider budget (concurrency, rpm, tpm), and sends each outcome back through a pipe as it finishes. The parent alone

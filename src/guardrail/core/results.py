@@ -99,6 +99,7 @@ class CandidateSpec(BaseModel):
     input_cost_per_token: float | None = None
     output_cost_per_token: float | None = None
     simulated: bool = False
+    transport: Literal["litellm", "openai-compatible"] = "litellm"  # which client sent its calls (adapters/transport)
 
 
 class RunManifest(BaseModel):

@@ -145,6 +145,9 @@ class EvalSpec(_Strict):
     repeats: int = Field(default=1, ge=1, le=100)
     judge: Judge | None = None
     concurrency: int = Field(default=64, ge=1, le=1024)
+    # "auto": `openai/<name>` candidates with an api_base go straight to that OpenAI-compatible server (no litellm
+    # overhead per call); "litellm": every call through litellm
+    transport: Literal["auto", "litellm"] = "auto"
     rate_limits: dict[str, RateLimit] = Field(default_factory=dict)  # provider prefix -> limits
     max_steps: int = Field(default=8, ge=1, le=100)
     timeout_s: float = Field(default=60.0, gt=0)
