@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from tests.support.openai_server import OpenAIServer, ServerPool
 
-from guardrail.adapters import openai_compat
+from guardrail.adapters import llm, openai_compat
 from guardrail.adapters.openai_compat import OpenAICompatClient, handles
 from guardrail.adapters.transport import Mode, Transport, route
 from guardrail.core.llm import CallError, Completion, CompletionRequest
@@ -137,8 +137,8 @@ def test_retry_after_comes_back_with_server_errors_too(serve: Callable[..., Open
     request = CompletionRequest(model="openai/local", messages=[{"role": "user", "content": "x"}], params=server.params)
     result, hint = asyncio.run(OpenAICompatClient().call_once_with_hint(request))
     assert isinstance(result, CallError) and result.kind == "rate_limit" and hint == 3.0
-    assert openai_compat._retry_after({"retry-after-ms": "250"}) == 0.25
-    assert openai_compat._retry_after({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}) is None
+    assert llm.retry_after_s({"retry-after-ms": "250"}) == 0.25
+    assert llm.retry_after_s({"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"}) is None
 
 
 @pytest.mark.integration

@@ -106,16 +106,17 @@ def _retry_after(exc: BaseException) -> float | None:
     else:
         response = getattr(exc, "response", None)
         headers = getattr(response, "headers", None)
-    if not headers:
-        return None
+    return retry_after_s(headers) if headers else None
+
+
+def retry_after_s(headers: Mapping[str, Any]) -> float | None:
+    """Seconds a provider asked to wait, from retry-after-ms or Retry-After (case-insensitive headers)."""
     try:
         millis = headers.get("retry-after-ms")
         if millis is not None:
             return max(0.0, float(millis) / 1000)
         value = headers.get("retry-after")
-        if value is None:
-            return None
-        return max(0.0, float(value))
+        return None if value is None else max(0.0, float(value))
     except (TypeError, ValueError):
         return None  # an HTTP-date Retry-After: fall back to backoff
 
@@ -284,6 +285,7 @@ __all__ = [
     "call_once_with_hint",
     "classify",
     "preload",
+    "retry_after_s",
     "scrub",
     "to_completion",
     "token_cost",

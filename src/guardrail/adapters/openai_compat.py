@@ -99,17 +99,6 @@ def _kind(status: int) -> ErrorKind:
     return "bad_request"
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    try:
-        millis = headers.get("retry-after-ms")
-        if millis is not None:
-            return max(0.0, float(millis) / 1000)
-        value = headers.get("retry-after")
-        return None if value is None else max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP-date Retry-After: fall back to backoff
-
-
 def _error_text(raw: bytes) -> str:
     """The provider's own message when it sent OpenAI's error shape, else the start of the body."""
     text = raw.decode("utf-8", "replace")
@@ -192,7 +181,7 @@ class OpenAICompatClient:
         latency_s = time.monotonic() - started
         if status != 200:
             kind = _kind(status)
-            hint = _retry_after(headers) if kind in ("rate_limit", "server") else None
+            hint = llm.retry_after_s(headers) if kind in ("rate_limit", "server") else None
             return failed(kind, f"HTTP {status}: {_error_text(raw)}", status), hint
         try:
             data = json.loads(raw)
