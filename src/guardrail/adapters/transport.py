@@ -12,13 +12,12 @@ Both paths return the same records and errors, so the cache, throttle and retry 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from guardrail.adapters import llm, openai_compat
 from guardrail.core.llm import CallResult, CompletionRequest
-
-Mode = Literal["auto", "litellm"]
-Route = Literal["openai-compatible", "litellm"]
+from guardrail.core.llm import TransportMode as Mode
+from guardrail.core.llm import TransportRoute as Route
 
 
 def route(mode: Mode, model: str, params: Mapping[str, Any]) -> Route:

@@ -10,6 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Which client sends a call (adapters/transport.py): the spec's choice, and what it resolved to per candidate.
+TransportMode = Literal["auto", "litellm"]
+TransportRoute = Literal["openai-compatible", "litellm"]
 ErrorKind = Literal["timeout", "rate_limit", "server", "auth", "bad_request", "connection", "harness"]
 RETRYABLE: frozenset[str] = frozenset({"timeout", "rate_limit", "server", "connection"})
 

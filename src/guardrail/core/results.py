@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from guardrail.core.llm import TransportRoute
+
 RESULTS_SCHEMA_VERSION = 1
 
 Status = Literal["pass", "fail", "error"]
@@ -99,7 +101,7 @@ class CandidateSpec(BaseModel):
     input_cost_per_token: float | None = None
     output_cost_per_token: float | None = None
     simulated: bool = False
-    transport: Literal["litellm", "openai-compatible"] = "litellm"  # which client sent its calls (adapters/transport)
+    transport: TransportRoute = "litellm"  # which client sent its calls (adapters/transport.py)
 
 
 class RunManifest(BaseModel):

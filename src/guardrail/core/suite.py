@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from guardrail.core.llm import TransportMode
 from guardrail.errors import FieldError
 
 
@@ -147,7 +148,7 @@ class EvalSpec(_Strict):
     concurrency: int = Field(default=64, ge=1, le=1024)
     # "auto": `openai/<name>` candidates with an api_base go straight to that OpenAI-compatible server (no litellm
     # overhead per call); "litellm": every call through litellm
-    transport: Literal["auto", "litellm"] = "auto"
+    transport: TransportMode = "auto"
     rate_limits: dict[str, RateLimit] = Field(default_factory=dict)  # provider prefix -> limits
     max_steps: int = Field(default=8, ge=1, le=100)
     timeout_s: float = Field(default=60.0, gt=0)
