@@ -1,0 +1,305 @@
+"""Redaction: personal data and credentials out of everything guardrail writes (reports, journals, MLflow,
+evidence, decision logs).
+
+    Redactor.default().text("mail ann@example.com")        # "mail [REDACTED:email]"
+    Redactor.default().value({"email": "ann@example.com"})  # deep over JSON-like values
+    Redactor.default().with_rules(RedactionRules(fields=["customer_name"]))   # a field's whole value
+
+Built in: email addresses; phone numbers (international `+CC ...`, North American `(415) 555-2671`, national
+numbers with a trunk 0 such as `020 7946 0958`, and any number after a word like "phone" or "call"); payment card
+numbers (13-19 digits with a card network's prefix, Luhn-checked); credentials (core/secrets.py: provider key
+formats, JWTs, PEM private keys, bearer tokens, `password=...`, and `user:pass@` in URLs, of which only the
+`user:pass` part goes). The patterns stay away from order numbers, dates, times, amounts and IP addresses: a
+bare run of digits is a phone number only after a phone word, and a card only when it passes Luhn with a network
+prefix.
+
+Rules add field names (a sensitive field's whole value goes, whatever it looks like, and so does that value
+wherever else it appears in the same document), extra patterns, and roster data classes (their fields and
+patterns). Every match becomes `[REDACTED:<kind>]`; redacting twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from guardrail.core import secrets
+
+MARK = "[REDACTED:{kind}]"
+_KIND = r"^[a-z0-9][a-z0-9_.-]*$"
+
+
+class RedactionRules(BaseModel):
+    """What a suite or an eval spec marks as sensitive, on top of the built-in patterns."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fields: list[str] = Field(default_factory=list, description="keys whose whole value is sensitive, at any depth")
+    patterns: dict[str, str] = Field(default_factory=dict, description="kind -> regex; each match is redacted")
+    data_classes: list[str] = Field(default_factory=list, description="roster data classes to redact")
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: dict[str, str]) -> dict[str, str]:
+        for kind, pattern in patterns.items():
+            if not re.match(_KIND, kind):
+                raise ValueError(f"pattern name {kind!r}: lower-case letters, digits and ._- only")
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {kind!r} is not a valid regex: {exc}") from None
+        return patterns
+
+    def merged(self, *others: RedactionRules | None) -> RedactionRules:
+        """These rules and the others', in order, without repeats."""
+        fields, patterns, classes = list(self.fields), dict(self.patterns), list(self.data_classes)
+        for other in others:
+            if other is None:
+                continue
+            fields += [f for f in other.fields if f not in fields]
+            patterns.update(other.patterns)
+            classes += [c for c in other.data_classes if c not in classes]
+        return RedactionRules(fields=fields, patterns=patterns, data_classes=classes)
+
+
+class SensitiveClass(Protocol):
+    """A roster data class as redaction sees it (core.roster.DataClass)."""
+
+    @property
+    def fields(self) -> list[str]: ...
+
+    @property
+    def patterns(self) -> list[str]: ...
+
+
+# --- built-in detectors -------------------------------------------------------------------------------------
+
+_EMAIL = re.compile(
+    r"(?<![\w.+%-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![\w-])"
+)
+# The ways cards are written: 4-4-4-4(-3), Amex 4-6-5, Diners 4-6-4 (one separator throughout), or 13-19 digits
+# unbroken; the card network's prefix and Luhn decide.
+_CARD = re.compile(
+    r"(?<![\w-])(?:\d{4}([ -]?)\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -]?)\d{6}\2\d{4,5}|\d{13,19})(?![\w-])"
+)
+_NOT_AFTER = r"(?![\w-]|[.,:/]\d)"  # not glued to more of a number (a decimal, a time, a date)
+_PHONES = (
+    # international: +CC then groups, e.g. +1 415 555 2671, +44 (0)20 7946 0958, +4930123456
+    re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,6}" + _NOT_AFTER),
+    # North American: (415) 555-2671, 415-555-2671, 415.555.2671
+    re.compile(r"(?<![\w.-])(?:\(\d{3}\)[ ]?|\d{3}[-. ])\d{3}[-. ]\d{4}" + _NOT_AFTER),
+    # national with a trunk 0: 020 7946 0958, 07700 900123, 030 12345678
+    re.compile(r"(?<![\w.-])0\d{1,4}[ -]\d{3,4}[ -]?\d{3,4}" + _NOT_AFTER),
+    # French style pairs with one separator throughout: 01 23 45 67 89, 06.12.34.56.78
+    re.compile(r"(?<![\w.-])0[1-9]([ .-])\d{2}(?:\1\d{2}){3}" + _NOT_AFTER),
+    # any number right after a phone word: "call me on 5550199", "Tel: 4155552671"
+    re.compile(
+        r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|whatsapp|sms|fax)\b[^\d\n]{0,15}?"
+        r"(?P<secret>\+?\(?\d[\d ().-]{5,18}\d)" + _NOT_AFTER
+    ),
+)
+_CARD_PREFIXES = ("4", "34", "37", "36", "38", "39", "35", "62", "65", "6011")
+
+
+def luhn(digits: str) -> bool:
+    """The Luhn checksum every payment card number satisfies (and ~90% of other digit strings do not)."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _card_network(digits: str) -> bool:
+    if not 13 <= len(digits) <= 19:
+        return False
+    two, four = int(digits[:2]), int(digits[:4])
+    return (
+        digits.startswith(_CARD_PREFIXES)
+        or 51 <= two <= 55
+        or 2221 <= four <= 2720
+        or 644 <= int(digits[:3]) <= 649
+        or 300 <= int(digits[:3]) <= 305
+    )
+
+
+def _is_card(match: str) -> bool:
+    digits = re.sub(r"\D", "", match)
+    return _card_network(digits) and luhn(digits)
+
+
+def _is_phone(match: str) -> bool:
+    return 7 <= sum(c.isdigit() for c in match) <= 15
+
+
+@dataclass(frozen=True)
+class _Rule:
+    kind: str
+    regex: re.Pattern[str]
+    accept: Callable[[str], bool] | None = None  # a check on the matched number (Luhn, digit count)
+    guard: Callable[[str], bool] | None = None  # a cheap test that the text can hold a match at all
+
+
+def _has_digits(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
+_CREDENTIALS = tuple(_Rule("credential", shape.regex) for shape in secrets.CREDENTIAL_SHAPES)
+_PREFILTER = re.compile(secrets.prefilter())
+_PERSONAL = (
+    _Rule("email", _EMAIL, guard=lambda t: "@" in t),
+    _Rule("card", _CARD, _is_card, _has_digits),
+    *(_Rule("phone", regex, _is_phone, _has_digits) for regex in _PHONES),
+)
+
+
+def _mark(kind: str) -> str:
+    return MARK.format(kind=kind)
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+class Redactor:
+    """Replaces sensitive data with `[REDACTED:<kind>]`; immutable, cheap to share across threads and processes."""
+
+    def __init__(self, rules: Iterable[_Rule] = (), fields: Mapping[str, str] | None = None) -> None:
+        self._rules = tuple(rules)
+        self._fields = {_norm(k): v for k, v in (fields or {}).items()}  # field name -> kind
+
+    @classmethod
+    def default(cls) -> Redactor:
+        """Credentials, emails, phone numbers and payment cards."""
+        return cls((*_CREDENTIALS, *_PERSONAL))
+
+    @classmethod
+    def credentials(cls) -> Redactor:
+        """Credentials only: for configuration records (run.json params), where an address or a number is data."""
+        return cls(_CREDENTIALS)
+
+    def with_rules(self, rules: RedactionRules, data_classes: Mapping[str, SensitiveClass] | None = None) -> Redactor:
+        """This redactor plus `rules`; a data class named in rules contributes its fields and patterns
+        (redacted as `[REDACTED:<class>]`). An unknown class name is an error: the loaders check names first."""
+        extra = [_Rule(kind, re.compile(pattern)) for kind, pattern in rules.patterns.items()]
+        fields = dict(self._fields)
+        fields.update((_norm(name), "sensitive") for name in rules.fields)
+        for name in rules.data_classes:
+            if data_classes is None or name not in data_classes:
+                raise KeyError(f"unknown data class {name!r}")
+            cls = data_classes[name]
+            fields.update((_norm(field), name) for field in cls.fields)
+            extra += [_Rule(name, re.compile(pattern)) for pattern in cls.patterns]
+        return Redactor((*self._rules, *extra), fields)
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return dict(self._fields)
+
+    # --- text -----------------------------------------------------------------------------------------------
+
+    def text(self, s: str) -> str:
+        """`s` with every match of every rule replaced."""
+        if not s:
+            return s
+        screen = _PREFILTER.search(s) is not None
+        for rule in self._rules:
+            if rule.kind == "credential" and not screen:
+                continue
+            if rule.guard is not None and not rule.guard(s):
+                continue
+            s = rule.regex.sub(lambda m, r=rule: _replace(m, r), s)  # type: ignore[misc]
+        return s
+
+    # --- JSON-like values -----------------------------------------------------------------------------------
+
+    def value(self, v: Any) -> Any:
+        """A deep copy of `v` with sensitive fields' values and every sensitive match in its strings redacted.
+        Strings that hold JSON (tool results, tool-call arguments) are redacted as the values they encode, and a
+        sensitive field's value is also redacted where it recurs elsewhere in `v`."""
+        found: dict[str, str] = {}  # a sensitive field's text -> its kind
+        first = self._walk(v, found)
+        if not found:
+            return first
+        known = re.compile("|".join(re.escape(s) for s in sorted(found, key=len, reverse=True)))
+        return _recurring(first, lambda m: _mark(found[m.group()]), known)
+
+    def _walk(self, v: Any, found: dict[str, str]) -> Any:
+        if isinstance(v, str):
+            return self._string(v, found)
+        if isinstance(v, Mapping):
+            out: dict[Any, Any] = {}
+            for key, item in v.items():
+                name = key if isinstance(key, str) else None
+                kind = self._fields.get(_norm(name)) if name is not None else None
+                if kind is not None and item not in (None, "", [], {}):
+                    _collect(item, kind, found)
+                    out[key] = _mark(kind)
+                elif name is not None and isinstance(item, str) and secrets.is_credential(item, name):
+                    out[key] = _mark("credential")
+                else:
+                    out[key] = self._walk(item, found)
+            return out
+        if isinstance(v, list | tuple):
+            items = [self._walk(item, found) for item in v]
+            return items if isinstance(v, list) else tuple(items)
+        return v
+
+    def _string(self, s: str, found: dict[str, str]) -> str:
+        head = s.lstrip()[:1]
+        if head in ("{", "[") and (self._fields or _PREFILTER.search(s) or "@" in s or _has_digits(s)):
+            try:
+                decoded = json.loads(s)
+            except ValueError:
+                pass
+            else:
+                if isinstance(decoded, dict | list):
+                    redacted = self._walk(decoded, found)
+                    return s if redacted == decoded else json.dumps(redacted, ensure_ascii=False)
+        return self.text(s)
+
+
+def _collect(value: Any, kind: str, found: dict[str, str]) -> None:
+    """Strings (and numbers) inside a sensitive field's value, to redact where they recur."""
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _collect(item, kind, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect(item, kind, found)
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        text = str(value).strip()
+        if len(text) >= 4 and not text.startswith("[REDACTED:"):
+            found.setdefault(text, kind)
+
+
+def _replace(match: re.Match[str], rule: _Rule) -> str:
+    """The match with its secret part (the `secret*` group that matched, else all of it) marked."""
+    groups = [g for g, v in match.groupdict().items() if g.startswith("secret") and v is not None]
+    start, end = match.span(groups[0]) if groups else match.span()
+    if rule.accept is not None and not rule.accept(match.string[start:end]):
+        return match.group()
+    return match.string[match.start() : start] + _mark(rule.kind) + match.string[end : match.end()]
+
+
+def _recurring(v: Any, mark: Callable[[re.Match[str]], str], known: re.Pattern[str]) -> Any:
+    """`v` with the known sensitive values replaced wherever they recur (the second pass of Redactor.value)."""
+    if isinstance(v, str):
+        return known.sub(mark, v)
+    if isinstance(v, Mapping):
+        return {key: _recurring(item, mark, known) for key, item in v.items()}
+    if isinstance(v, list | tuple):
+        items = [_recurring(item, mark, known) for item in v]
+        return items if isinstance(v, list) else tuple(items)
+    return v
+
+
+__all__ = ["MARK", "RedactionRules", "Redactor", "SensitiveClass", "luhn"]
