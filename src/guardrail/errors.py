@@ -15,6 +15,7 @@ Failed is an error only so commands can unwind through one path; it is never sho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 
 
@@ -60,7 +61,11 @@ class InputError(GuardrailError):
 
 
 class ConfigError(InputError):
-    """A YAML/JSON file that does not parse or does not match its schema."""
+    """A YAML/JSON file that does not parse or does not match its schema. `also` holds the file's other errors,
+    shown one per line after the first, so a user fixes them all in one go."""
+
+    MAX_SHOWN = 200  # errors listed; past that, a count
+    MAX_PATH = 240  # characters of a path shown (a hostile 1 MB path must not become a 1 MB message)
 
     def __init__(
         self,
@@ -70,13 +75,29 @@ class ConfigError(InputError):
         line: int | None = None,
         field: str | None = None,
         hint: str | None = None,
+        also: Sequence[ConfigError] = (),
     ) -> None:
         self.path, self.line, self.field = path, line, field
+        self.message_only = message
+        self.also = list(also)
+        text = self.where() + message
+        shown = self.also[: self.MAX_SHOWN - 1]
+        for other in shown:
+            text += f"\n  {other.where()}{other.message_only}"
+        if len(self.also) > len(shown):
+            text += f"\n  ... and {len(self.also) - len(shown)} more error(s) in this file"
+        super().__init__(text, hint=hint)
+
+    def where(self) -> str:
+        """`path:line: field: ` (each part only when known)."""
         where = ""
-        if path:
-            where = f"{path}:{line}: " if line else f"{path}: "
-        what = f"{field}: " if field else ""
-        super().__init__(f"{where}{what}{message}", hint=hint)
+        if self.path:
+            path = self.path
+            if len(path) > self.MAX_PATH:
+                half = self.MAX_PATH // 2
+                path = f"{path[:half]}...({len(path):,} characters)...{path[-half:]}"
+            where = f"{path}:{self.line}: " if self.line else f"{path}: "
+        return where + (f"{self.field}: " if self.field else "")
 
 
 class PolicyError(InputError):

@@ -104,3 +104,23 @@ def test_roster_loader_only_raises_input_errors_on_random_text(text: str) -> Non
         parse_roster(text, "fuzz.yaml")
     except ConfigError as exc:
         assert "fuzz.yaml" in str(exc)
+
+
+def test_a_schema_error_lists_every_error_with_its_line_and_field() -> None:
+    text = ROSTER.replace("    budget_usd_per_day: 5", "    budget_usd_per_day: -5").replace("name: beta", "nme: beta")
+    text += "  - name: gamma\n    modle: openai/x\n"
+    with pytest.raises(ConfigError) as info:
+        parse_roster(text, "roster.yaml")
+    error = info.value
+    assert str(error).startswith("roster.yaml:10: agents[0].budget_usd_per_day:")
+    listed = [(e.line, e.field) for e in error.also]
+    assert listed == [(11, "agents[1].name"), (11, "agents[1].nme"), (14, "agents[2].model"), (15, "agents[2].modle")]
+    for line, field in listed:
+        assert f"roster.yaml:{line}: {field}:" in str(error)
+    assert "more error" not in str(error)
+
+
+def test_a_roster_with_an_infinite_number_is_an_input_error_with_field_and_line() -> None:
+    with pytest.raises(ConfigError, match="not a finite number") as info:
+        parse_roster(ROSTER.replace("budget_usd_per_day: 5", "budget_usd_per_day: .inf"), "roster.yaml")
+    assert (info.value.line, info.value.field) == (10, "agents[0].budget_usd_per_day")

@@ -67,6 +67,23 @@ def test_simulated_run_prints_counts_and_exits_0(tmp_path: Path) -> None:
             "version: 1\norganization: T\nagents:\n  - name: triage\n    model: m\n    tools: [nope]\n",
             "roster.yaml:6",
         ),
+        (  # an infinite budget used to reach the policy engine and end in exit 3, naming nothing
+            "roster.yaml",
+            "version: 1\norganization: T\nagents:\n  - name: triage\n    model: m\n    budget_usd_per_day: .inf\n",
+            "roster.yaml:6: agents[0].budget_usd_per_day: not a finite number",
+        ),
+        (  # a broken JSON Schema used to be accepted, then turn every task into an error row
+            "suites/triage/tools.yaml",
+            "tools:\n  crm.lookup_order:\n    parameters: {type: object, properties: 7}\n",
+            "tools.yaml:3: tools.crm.lookup_order.parameters.properties: 7 is not of type 'object'",
+        ),
+        ("suites/triage/deep.jsonl", "[" * 100_000 + "]" * 100_000 + "\n", "deep.jsonl:1: nested deeper than"),
+        (
+            "evals/triage.yaml",
+            f"name: x\nroster: {'r' * 1_000_000}\nagent: triage\nsuites: [suites/triage]\ncandidates: [sim/frontier]\n"
+            "baseline: sim/frontier\n",
+            "triage.yaml:2: roster: path too long",
+        ),
     ],
 )
 def test_malformed_inputs_exit_2_with_file_and_line(tmp_path: Path, target: str, text: str, where: str) -> None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guardrail.adapters import files
+from guardrail.adapters.loading import load_json
 from guardrail.core.evidence import address
 from guardrail.errors import ConfigError, CouldNotFinish
 
@@ -35,7 +37,7 @@ def write_payload(payload: dict[str, Any], directory: Path) -> Path:
     text = json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        if target.exists() and target.read_text(encoding="utf-8") == text:
+        if files.is_file(target) and files.read_text(target) == text:
             return target
         fd, tmp = tempfile.mkstemp(prefix=".evidence-", suffix=".tmp", dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -57,9 +59,9 @@ def read_dir(directory: Path) -> list[StoredEvidence]:
     out: list[StoredEvidence] = []
     for path in sorted(directory.glob("*.json")):
         try:
-            value = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            out.append(StoredEvidence(path, None, f"unreadable: {exc}"))
+            value = load_json(path)
+        except ConfigError as exc:
+            out.append(StoredEvidence(path, None, f"unreadable: {exc.message_only}"))
             continue
         if not isinstance(value, dict):
             out.append(StoredEvidence(path, None, "not a JSON object"))

@@ -18,8 +18,9 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
+from guardrail.adapters import files
+from guardrail.adapters.loading import Document, schema_error
 from guardrail.core.results import ResultRow
-from guardrail.errors import ConfigError
 
 RESULTS_FILE = "results.jsonl"
 TRANSCRIPTS_FILE = "transcripts.jsonl"
@@ -32,13 +33,13 @@ def row_key(row: ResultRow) -> RowKey:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
-    """(line number, raw line, complete?) for each non-blank line; only the last can be incomplete."""
-    if not path.exists():
+    """(line number, raw line, complete?) for each non-blank line; only the last can be incomplete. Read through
+    the guarded path: a run folder can be handed to `--resume` or `report`, so its files are input too."""
+    if files.probe(path) is None:
         return
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if raw.strip():
-                yield number, raw, raw.endswith(b"\n")
+    for number, raw in files.iter_lines(path):
+        if raw.strip():
+            yield number, raw, raw.endswith(b"\n")
 
 
 def read_rows(path: Path) -> list[ResultRow]:
@@ -50,7 +51,7 @@ def read_rows(path: Path) -> list[ResultRow]:
         except ValidationError as exc:
             if not complete:
                 break
-            raise ConfigError(f"corrupt journal line: {exc.errors()[0]['msg']}", path=str(path), line=number) from None
+            raise schema_error(exc, Document(str(path), None, {(): 0}, base_line=number)) from None
     return rows
 
 

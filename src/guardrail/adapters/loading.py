@@ -1,23 +1,28 @@
 """Load YAML/JSON/JSONL user files so that every error can name the file, the line and the field.
 
-PyYAML's composer keeps a line mark on every node; we build the Python value and a map from field path to line in
-one pass, so schema and pydantic errors can point at the exact line a user has to edit.
+Every user file comes through here: read by the guarded path (`adapters/files.py`: regular files only, a size
+limit), parsed within a nesting limit, an alias-expansion limit and finite numbers only (`adapters/yaml_compose.py`
+for YAML, `parse_json` for JSON), and validated into pydantic records by one helper that reports every error in
+the file, each with its line and field. The composer records a map from field path to line in the same pass, so
+schema and pydantic errors point at the exact line a user has to edit.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from guardrail.adapters import files
+from guardrail.adapters.yaml_compose import MAX_DEPTH, Loc, compose, format_loc
 from guardrail.errors import ConfigError, FieldError
 
-Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
 try:  # the C loader is ~10x faster on large rosters; fall back when libyaml is absent
@@ -47,70 +52,87 @@ class Document:
         return ConfigError(message, path=self.path, line=self.line_of(loc), field=format_loc(loc) or None, hint=hint)
 
 
-def format_loc(loc: Loc) -> str:
-    """`agents[2].tools[0]` style, the way users read a path into their file."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: str) -> None:
-    lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key in seen:
-                raise ConfigError(
-                    f"duplicate key {key!r}",
-                    path=path,
-                    line=key_node.start_mark.line + 1,
-                    field=format_loc(loc) or None,
-                )
-            seen.add(key)
-            _walk(value_node, (*loc, key), lines, path)
-            lines[(*loc, key)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*loc, index), lines, path)
-
-
 def parse_yaml(text: str, path: str) -> Document:
-    """Parse one YAML document; syntax errors become ConfigError with the line."""
+    """Parse one YAML document within the limits (`yaml_compose`); every error is a ConfigError with the line."""
     try:
         loader = _Loader(text)
         try:
-            node = loader.get_single_node()
-            if node is None:
-                return Document(path, None)
-            lines: dict[Loc, int] = {}
-            _walk(node, (), lines, path)
-            data = loader.construct_document(node)
+            node, lines = compose(loader, path)
+            data = None if node is None else loader.construct_document(node)
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise ConfigError(f"invalid YAML: {exc.problem or exc}", path=path, line=line) from exc
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, TypeError) as exc:  # e.g. a date like 2026-13-45, a 5,000-digit number
         raise ConfigError(f"invalid YAML: {exc}", path=path) from exc
-    except RecursionError as exc:
-        raise ConfigError("YAML nests too deeply", path=path) from exc
     return Document(path, data, lines)
 
 
-def read_text(path: Path) -> str:
+def parse_json(raw: bytes | str, path: str, *, line: int | None = None) -> Any:
+    """One JSON value within the limits: nesting (no RecursionError), finite numbers only; errors name the line
+    (`line`: the value's line in a JSONL file) and, for a non-finite number, its field."""
+    bad: list[str] = []
+
+    def constant(name: str) -> float:
+        bad.append(name)
+        return math.nan
+
+    def number(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            bad.append(text)
+        return value
+
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError("file not found", path=str(path)) from exc
-    except IsADirectoryError as exc:
-        raise ConfigError("is a directory, expected a file", path=str(path)) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError("not UTF-8 text", path=str(path)) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+        value = json.loads(raw, parse_constant=constant, parse_float=number)
+    except RecursionError:
+        raise ConfigError(f"nested deeper than {MAX_DEPTH} levels", path=path, line=line) from None
+    except json.JSONDecodeError as exc:
+        at = line if line is not None else exc.lineno
+        raise ConfigError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=path, line=at) from None
+    except (ValueError, TypeError) as exc:  # not UTF-8, a 5,000-digit number
+        raise ConfigError(f"invalid JSON: {exc}", path=path, line=line) from None
+    if bad:
+        raise ConfigError(f"not a finite number: {bad[0]}", path=path, line=line, field=_find(value, _nonfinite))
+    if _brackets(raw) > MAX_DEPTH and _find(value, _deeper_than_limit) is not None:
+        raise ConfigError(f"nested deeper than {MAX_DEPTH} levels", path=path, line=line)
+    return value
+
+
+def _brackets(raw: bytes | str) -> int:
+    """An upper bound of the nesting depth, counted in C: most values need no walk at all."""
+    if isinstance(raw, bytes):
+        return raw.count(b"[") + raw.count(b"{")
+    return raw.count("[") + raw.count("{")
+
+
+def _nonfinite(value: Any, depth: int) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def _deeper_than_limit(value: Any, depth: int) -> bool:
+    return isinstance(value, dict | list) and depth >= MAX_DEPTH
+
+
+def _find(value: Any, test: Any) -> str | None:
+    """The field (as format_loc writes it) of the first item `test` picks, walking without recursion."""
+    stack: list[tuple[Any, Loc]] = [(value, ())]
+    while stack:
+        item, loc = stack.pop()
+        if test(item, len(loc)):
+            return format_loc(loc)
+        if isinstance(item, dict):
+            stack.extend((v, (*loc, str(k))) for k, v in reversed(list(item.items())))
+        elif isinstance(item, list):
+            stack.extend((v, (*loc, i)) for i, v in reversed(list(enumerate(item))))
+    return None
+
+
+def read_text(path: Path) -> str:
+    """A user's text file, through the guarded path (`adapters/files.py`)."""
+    return files.read_text(path)
 
 
 def load_yaml(path: Path) -> Document:
@@ -118,52 +140,87 @@ def load_yaml(path: Path) -> Document:
     return parse_yaml(read_text(path), str(path))
 
 
+def load_json(path: Path) -> Any:
+    """A JSON file (evidence, run.json, summary.json) through the guarded path."""
+    return parse_json(files.read_bytes(path), str(path))
+
+
 def iter_jsonl(path: Path) -> Iterator[Document]:
-    """One Document per non-blank line; each knows its line in the file."""
-    for number, raw in enumerate(read_text(path).splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=number) from exc
-        yield Document(str(path), value, {(): 0}, base_line=number)
+    """One Document per non-blank line, streamed; each knows its line in the file."""
+    for number, raw in files.iter_lines(path):
+        if raw.strip():
+            yield Document(str(path), parse_json(raw, str(path), line=number), {(): 0}, base_line=number)
 
 
 def validate(model: type[M], doc: Document, *, context: dict[str, Any] | None = None) -> M:
-    """Build a pydantic record from a document; the first error names file, line and field."""
+    """Build a pydantic record from a document; the ConfigError lists every error, each with its line and field."""
     try:
         return model.model_validate(doc.data, context=context)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        loc: Loc = tuple(first["loc"])
-        message = first["msg"]
-        cause = (first.get("ctx") or {}).get("error")
+        raise schema_error(exc, doc) from None
+
+
+def validate_value(adapter: TypeAdapter[Any], value: Any, doc: Document, *, prefix: Loc = ()) -> Any:
+    """`validate` for a TypeAdapter (a list of approvals, of waivers) over a value taken from `doc` at `prefix`."""
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        raise schema_error(exc, doc, prefix=prefix) from None
+
+
+def schema_error(
+    exc: ValidationError, doc: Document | None = None, *, path: str | None = None, prefix: Loc = ()
+) -> ConfigError:
+    """The one translation of a pydantic ValidationError: every error, sorted by line, as one ConfigError (the
+    first is its path, line and field; the rest follow it, one per line). Without a `doc`, `path` names the file."""
+    problems: list[tuple[Loc, str]] = []
+    for error in exc.errors(include_url=False):
+        loc: Loc = (*prefix, *error["loc"])
+        message = error["msg"]
+        cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, FieldError):
             loc, message = (*loc, *cause.loc), str(cause)
-        extra = len(exc.errors()) - 1
-        hint = f"{extra} more error(s) in this file" if extra else None
-        raise doc.error(message, loc, hint=hint) from None
+        problems.append((loc, message))
+    return _as_one(problems, doc, path or (doc.path if doc else None))
 
 
-def validate_schema(schema: dict[str, Any], doc: Document) -> None:
-    """JSON Schema check (the published contract); the error names file, line and field."""
+def validate_schema(schema: dict[str, Any], doc: Document, *, prefix: Loc = (), value: Any = None) -> None:
+    """JSON Schema check (the published contract) of the document, or of `value` found in it at `prefix`; the
+    ConfigError lists every error with its line and field."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(doc.data), key=lambda e: (len(e.absolute_path), e.message))
-    if errors:
-        error = errors[0]
-        raise doc.error(error.message, tuple(error.absolute_path))
+    checked = value if prefix else doc.data
+    problems = [((*prefix, *e.absolute_path), e.message) for e in validator.iter_errors(checked)]
+    if problems:
+        raise _as_one(problems, doc, doc.path)
+
+
+def _as_one(problems: list[tuple[Loc, str]], doc: Document | None, path: str | None) -> ConfigError:
+    def one(loc: Loc, message: str) -> ConfigError:
+        if doc is not None:
+            return doc.error(message, loc)
+        return ConfigError(message, path=path, field=format_loc(loc) or None)
+
+    errors = sorted((one(loc, message) for loc, message in problems), key=lambda e: e.line or 0)
+    first, *rest = errors
+    return ConfigError(
+        first.message_only, path=first.path, line=first.line, field=first.field, hint=first.hint, also=rest
+    )
 
 
 __all__ = [
     "Document",
+    "Loc",
     "format_loc",
     "iter_jsonl",
+    "load_json",
     "load_yaml",
+    "parse_json",
     "parse_yaml",
     "read_text",
+    "schema_error",
     "validate",
     "validate_schema",
+    "validate_value",
 ]

@@ -99,6 +99,8 @@ def load_bundle(
         raise PolicyError(f"{policy_dir}: policy directory not found", hint="pass --policies DIR")
     if not policy_dir.is_dir():
         raise PolicyError(f"{policy_dir}: not a directory")
+    from guardrail.adapters.loading import read_text
+
     shown = display_root or Path.cwd()
     bundle = PolicyBundle(root=str(policy_dir))
     for path in sorted(policy_dir.rglob("*.rego")):
@@ -109,9 +111,9 @@ def load_bundle(
         except ValueError:
             rel = str(path)
         try:
-            bundle.modules.append((rel, path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"{rel}: cannot read: {exc}") from exc
+            bundle.modules.append((rel, read_text(path)))
+        except ConfigError as exc:  # a FIFO, a device, a symlink loop, too large, not UTF-8
+            raise PolicyError(f"{rel}: cannot read: {exc.message_only}") from exc
     if not bundle.modules:
         raise PolicyError(f"{policy_dir}: no .rego files found")
     data_dir = policy_dir / "data"

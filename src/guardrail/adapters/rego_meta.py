@@ -10,10 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from guardrail.adapters.loading import parse_yaml
 from guardrail.adapters.rego import PolicyBundle
-from guardrail.errors import PolicyError
+from guardrail.errors import ConfigError, PolicyError
 
 _PACKAGE = re.compile(r"^\s*package\s+([\w.]+)", re.MULTILINE)
 _RULE_NAME = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)")
@@ -67,12 +66,11 @@ def parse_metadata(bundle: PolicyBundle) -> list[RuleMeta]:
                 text = lines[index].lstrip()[1:]
                 block.append(text[1:] if text.startswith(" ") else text)
                 index += 1
-            try:
-                meta = yaml.safe_load("\n".join(block)) or {}
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                line = start + (mark.line if mark else 0) + 1
-                raise PolicyError(f"{path}:{line}:1: METADATA is not valid YAML") from None
+            try:  # the guarded parser: a METADATA block is user input too (alias bombs, deep nesting)
+                meta = parse_yaml("\n".join(block), path).data or {}
+            except ConfigError as exc:
+                line = start + (exc.line or 1)
+                raise PolicyError(f"{path}:{line}:1: METADATA is not valid YAML: {exc.message_only}") from None
             while index < len(lines) and not lines[index].strip():
                 index += 1
             if index >= len(lines) or not isinstance(meta, dict):

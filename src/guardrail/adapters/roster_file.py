@@ -37,11 +37,11 @@ def _check(doc: Document) -> LoadedRoster:
 
 def load_roster(path: Path) -> LoadedRoster:
     """Paths inside the working directory are shown relative to it: that is what CI annotations expect."""
+    doc = load_yaml(path)  # first: the guarded read names a symlink loop or an over-long path as an input error
     try:
         shown = path.resolve().relative_to(Path.cwd().resolve())
     except ValueError:
         shown = path
-    doc = load_yaml(path)
     doc.path = shown.as_posix()
     return _check(doc)
 

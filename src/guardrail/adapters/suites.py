@@ -10,13 +10,16 @@ the loader accepts.
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from guardrail.adapters.loading import Document, Loc, iter_jsonl, load_yaml, validate
+from guardrail.adapters import files
+from guardrail.adapters.loading import Document, Loc, iter_jsonl, load_yaml, validate, validate_schema
 from guardrail.adapters.roster_file import LoadedRoster, load_roster
 from guardrail.core.suite import Counterfactual, EvalSpec, Task, ToolFile
 from guardrail.errors import ConfigError
@@ -27,6 +30,7 @@ TASK_SUFFIXES = (".yaml", ".yml", ".jsonl")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*(/[A-Za-z0-9._:@+-]+)*$")
 SCHEMA_BASE = "https://guardrail.dev/schemas/"
+_METASCHEMA = {"$ref": "https://json-schema.org/draft/2020-12/schema"}  # what a tool's `parameters` must be
 
 
 @dataclass
@@ -173,10 +177,12 @@ def _check_task(task: Task, doc: Document, tools: ToolFile, tools_path: Path, ag
 
 
 def load_tool_file(suite_dir: Path) -> ToolFile:
+    """The suite's tools; each `parameters` must be a valid JSON Schema of an object (checked against the
+    metaschema here, so a broken schema is an input error now, not an error row for every task later)."""
     path = suite_dir / TOOLS_FILE
-    if not path.is_file():
+    if files.probe(path) is None:
         alt = suite_dir / "tools.yml"
-        if not alt.is_file():
+        if files.probe(alt) is None:
             raise ConfigError(f"missing {TOOLS_FILE} (each tool's description and JSON schema)", path=str(suite_dir))
         path = alt
     doc = load_yaml(path)
@@ -186,26 +192,28 @@ def load_tool_file(suite_dir: Path) -> ToolFile:
     for name, tool in tools.tools.items():
         if tool.parameters.get("type", "object") != "object":
             raise doc.error("tool parameters must be a JSON schema of type object", ("tools", name, "parameters"))
+        validate_schema(_METASCHEMA, doc, prefix=("tools", name, "parameters"), value=tool.parameters)
     return tools
 
 
 def load_suite(suite_dir: Path, *, agents: set[str] | None = None) -> Suite:
     """Load and check one suite folder; `agents` (roster agent names) checks each task's agent."""
-    if not suite_dir.is_dir():
+    if not files.is_dir(suite_dir):
         raise ConfigError("suite folder not found", path=str(suite_dir))
     tools = load_tool_file(suite_dir)
     tools_path = suite_dir / TOOLS_FILE
     tasks: list[Task] = []
     seen: dict[str, str] = {}
-    files = sorted(
+    paths = sorted(
         p
         for p in suite_dir.rglob("*")
-        if p.is_file()
-        and p.suffix in TASK_SUFFIXES
+        if p.suffix in TASK_SUFFIXES
+        and files.probe(p) is not None  # a FIFO or a device named *.yaml is refused when read, not skipped
+        and not files.is_dir(p)
         and p.name not in (TOOLS_FILE, "tools.yml")
         and not any(part.startswith(".") for part in p.relative_to(suite_dir).parts)
     )
-    for path in files:
+    for path in paths:
         for doc in _task_documents(path):
             if not isinstance(doc.data, dict):
                 raise doc.error("a task must be a mapping with id, messages, ...")
@@ -255,9 +263,17 @@ def check_model_id(model: str) -> str | None:
     return None
 
 
+def _probe(doc: Document, path: Path, loc: Loc) -> os.stat_result | None:
+    """What is at a path the spec names; a loop or an over-long path is the spec's error, at that field."""
+    try:
+        return files.probe(path)
+    except ConfigError as exc:
+        raise doc.error(f"{exc.message_only}: {exc.where()}".removesuffix(": "), loc) from None
+
+
 def load_eval(path: Path) -> LoadedEval:
     """An eval spec with its roster, agent and suites resolved against the project root, all checked."""
-    doc = load_yaml(path)
+    doc = load_yaml(path)  # first: the guarded read names a symlink loop or an over-long path as an input error
     if not isinstance(doc.data, dict):
         raise doc.error("an eval spec must be a mapping with name, agent, suites, candidates and baseline")
     spec = validate(EvalSpec, doc)
@@ -268,7 +284,7 @@ def load_eval(path: Path) -> LoadedEval:
             raise doc.error(problem, ("candidates", index))
     roster_rel = spec.roster or "roster.yaml"
     roster_path = project.root / roster_rel
-    if not roster_path.is_file():
+    if _probe(doc, roster_path, ("roster",)) is None:
         raise doc.error(
             f"roster file {roster_rel!r} not found under the project root {project.root}",
             ("roster",) if spec.roster else (),
@@ -282,7 +298,8 @@ def load_eval(path: Path) -> LoadedEval:
     names: set[str] = set()
     for index, rel in enumerate(spec.suites):
         suite_dir = project.root / rel
-        if not suite_dir.is_dir():
+        found = _probe(doc, suite_dir, ("suites", index))
+        if found is None or not stat.S_ISDIR(found.st_mode):
             raise doc.error(f"suite folder {rel!r} not found under the project root", ("suites", index))
         suite = load_suite(suite_dir, agents=agents)
         if suite.name in names:

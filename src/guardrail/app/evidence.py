@@ -12,7 +12,6 @@ stay in step.
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from guardrail.adapters.evidence_store import write_payload
-from guardrail.adapters.loading import load_yaml
+from guardrail.adapters.loading import load_json, load_yaml, schema_error
 from guardrail.core.evidence import (
     EVIDENCE_KEY_ENV,
     Evidence,
@@ -49,15 +48,6 @@ def evidence_key() -> bytes | None:
 
 
 # --- reading a run ------------------------------------------------------------------------------------------
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("file not found", path=str(path)) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"unreadable: {exc}", path=str(path)) from None
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -154,10 +144,10 @@ def write_evidence(run_dir: Path, *, project_evidence: Path | None = None) -> li
     from guardrail.core.results import RunManifest
 
     try:
-        manifest = RunManifest.model_validate(_read_json(run_dir / RUN_FILE))
+        manifest = RunManifest.model_validate(load_json(run_dir / RUN_FILE))
     except ValidationError as exc:
-        raise ConfigError(f"not a run manifest: {exc.errors()[0]['msg']}", path=str(run_dir / RUN_FILE)) from None
-    summary = _read_json(run_dir / SUMMARY_FILE)
+        raise schema_error(exc, path=str(run_dir / RUN_FILE)) from None
+    summary = load_json(run_dir / SUMMARY_FILE)
     if not isinstance(summary, dict):
         raise ConfigError("summary must be a JSON object", path=str(run_dir / SUMMARY_FILE))
     shared = project_evidence or Project.find(run_dir).evidence

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from guardrail.adapters.evidence_store import StoredEvidence, read_dir
 from guardrail.adapters.git import show_file
-from guardrail.adapters.loading import load_yaml
+from guardrail.adapters.loading import load_yaml, schema_error
 from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED, PolicyBundle, PolicyEngine
 from guardrail.adapters.roster_file import LoadedRoster, load_roster, parse_roster
 from guardrail.app.engine import load_policies, open_engine
@@ -211,8 +211,8 @@ def normalise_approvals(bundle: PolicyBundle, policies_dir: Path) -> None:
     try:
         approvals = _APPROVALS.validate_python(raw.get("approvals") or [])
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        raise error(first["msg"], ("approvals", *first["loc"])) from None
+        doc = load_yaml(source) if source is not None else None
+        raise schema_error(exc, doc, prefix=("approvals",) if doc else ("data", "approvals", "approvals")) from None
     bundle.data["approvals"] = {**raw, "approvals": [a.model_dump() for a in approvals]}
 
 

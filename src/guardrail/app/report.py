@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from guardrail.adapters.journal import RESULTS_FILE, TRANSCRIPTS_FILE, read_rows, write_json_atomic
+from guardrail.adapters.loading import load_json, schema_error
 from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED, EngineWorker, load_bundle
 from guardrail.app.evidence import write_evidence
 from guardrail.core import recommend as rec
@@ -65,11 +66,9 @@ def read_manifest(run_dir: Path) -> RunManifest:
             "not a run folder: run.json is missing", path=str(run_dir), hint="pass a RUN_ID under reports/"
         )
     try:
-        return RunManifest.model_validate_json(path.read_text(encoding="utf-8"))
+        return RunManifest.model_validate(load_json(path))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or None
-        raise ConfigError(first["msg"], path=str(path), field=where) from None
+        raise schema_error(exc, path=str(path)) from None
 
 
 def read_violation_transcripts(run_dir: Path, rows: list[ResultRow]) -> dict[str, list[dict[str, Any]]]:

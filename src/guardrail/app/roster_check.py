@@ -9,13 +9,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from guardrail.adapters.loading import load_yaml
+from guardrail.adapters.loading import load_yaml, schema_error
 from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED, PolicyBundle, PolicyEngine
 from guardrail.adapters.rego_meta import RuleMeta, parse_metadata
 from guardrail.adapters.roster_file import LoadedRoster, load_roster
 from guardrail.app.engine import load_policies, open_engine
 from guardrail.core.findings import Finding, Waiver, apply_waivers, sort_findings
-from guardrail.errors import ConfigError
 
 FINDING_KINDS = {"deny": "deny", "violation": "deny", "warn": "warn"}
 ROSTER_NAMESPACE = "roster"
@@ -157,16 +156,13 @@ def load_waivers(bundle: PolicyBundle, policies_dir: Path) -> list[Waiver]:
     try:
         return _WAIVERS.validate_python(items or [])
     except ValidationError as exc:
-        loc = tuple(exc.errors(include_url=False)[0]["loc"])
-        message = exc.errors(include_url=False)[0]["msg"]
         source = next(
             (p for p in (policies_dir / "data").glob("waivers.*") if p.suffix in (".yaml", ".yml", ".json")), None
         )
         if source is None:
-            raise ConfigError(message, field=f"data.waivers{loc}") from None
+            raise schema_error(exc, prefix=("data", "waivers")) from None
         doc = load_yaml(source)
-        prefix: tuple[str | int, ...] = ("waivers",) if isinstance(doc.data, dict) else ()
-        raise doc.error(message, (*prefix, *loc)) from None
+        raise schema_error(exc, doc, prefix=("waivers",) if isinstance(doc.data, dict) else ()) from None
 
 
 def _rule_entry(meta: RuleMeta) -> dict[str, Any]:
