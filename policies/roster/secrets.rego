@@ -1,56 +1,44 @@
 # GR-006: a roster is reviewed, diffed and committed; a credential in it is a leaked credential.
+#
+# What a credential looks like is stated once, in Python (src/guardrail/core/secrets.py), and generated into
+# policies/data/credentials.yaml (data.credentials): the runner, the redactor and this rule give one answer.
 package roster.secrets
 
 import rego.v1
 
-# What a value looks like, and the pattern that says so.
-patterns := {
-	"an OpenAI/Anthropic-style API key (sk-...)": `\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}`,
-	"an AWS access key id (AKIA...)": `\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`,
-	"a GitHub token (ghp_...)": `\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})`,
-	"a Slack token (xox...)": `\bxox[abposr]-[A-Za-z0-9-]{10,}`,
-	"a bearer token": `(?i)\bbearer\s+[A-Za-z0-9._~+/-]{16,}`,
-	"a password assignment (password=...)": `(?i)\b(?:password|passwd|pwd)\s*=\s*\S+`,
-	"a private key": `-----BEGIN [A-Z ]*PRIVATE KEY-----`,
-}
+import data.credentials
 
 # regorus pays per evaluation step, and walking a 1,000-agent roster visits ~20k nodes: so distinct strings are
 # collected once and screened with one literal-alternation regex; only the few that pass meet the patterns.
-prefilter := `(?i)sk-|akia|asia|gh[pousr]_|github_pat_|xox|bearer|passw|pwd|private key`
-
 strings := {value | walk(input, [_, value]); is_string(value)}
 
-suspects := {value | some value in strings; regex.match(prefilter, value)}
+suspects := {value | some value in strings; regex.match(credentials.prefilter, value)}
 
 hits contains [path, what] if {
 	count(suspects) > 0
 	walk(input, [path, value])
 	value in suspects
-	some what, pattern in patterns
+	some what, pattern in credentials.shapes
 	regex.match(pattern, value)
 }
 
 # Keys whose value is a credential whatever it looks like (compared lower-cased, "-" as "_"), unless the value
-# points at the environment instead. Agent params are the roster's only free-form mapping (the schema rejects
-# unknown keys elsewhere), so that is where such keys can be.
-secret_keys := {
-	"api_key", "apikey", "x_api_key", "access_token", "auth_token", "client_secret", "secret",
-	"password", "passwd", "authorization",
-}
-
-env_reference := `^(?:os\.environ/[A-Za-z_][A-Za-z0-9_]*|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|env:[A-Za-z_][A-Za-z0-9_]*)$`
-
+# points at the environment (os.environ/NAME) or is a "no key needed" placeholder. Agent params are the roster's
+# only free-form mapping (the schema rejects unknown keys elsewhere), so that is where such keys can be.
 hits contains [array.concat(["agents", i, "params"], path), "a credential under a secret-named key"] if {
 	some i, agent in input.agents
 	walk(object.get(agent, "params", {}), [path, value])
 	is_string(value)
-	value != ""
 	count(path) > 0
 	key := path[count(path) - 1]
 	is_string(key)
-	replace(lower(key), "-", "_") in secret_keys
-	not regex.match(env_reference, value)
+	regex.match(credentials.secret_name, replace(lower(key), "-", "_"))
+	not placeholder(value)
 }
+
+placeholder(value) if regex.match(credentials.env_reference, value)
+
+placeholder(value) if lower(trim_space(value)) in {p | some p in credentials.placeholders}
 
 # METADATA
 # title: No credentials in the roster

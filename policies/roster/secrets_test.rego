@@ -70,7 +70,31 @@ test_slack_token_and_private_key_are_denied if {
 }
 
 test_environment_references_are_allowed if {
-	count(deny_of(with_params({"api_key": "os.environ/OPENAI_API_KEY", "token": "${HF_TOKEN}", "secret": "env:X"}))) == 0
+	count(deny_of(with_params({"api_key": "os.environ/OPENAI_API_KEY", "x-api-key": "os.environ/X_KEY"}))) == 0
+}
+
+# Only litellm's os.environ/NAME is resolved at send time: a shell-style reference would be sent as the key.
+test_other_reference_syntaxes_are_not_references if {
+	result := deny_of(with_params({"token": "${HF_TOKEN}", "secret": "env:X"}))
+	count(result) == 2
+}
+
+test_no_key_placeholders_are_allowed if {
+	count(deny_of(with_params({"api_key": "EMPTY", "token": "none", "Authorization": ""}))) == 0
+}
+
+test_credentials_in_a_url_are_denied if {
+	url := concat("", ["http://svc:", "hunter2x", "@10.0.0.5:8000/v1"])
+	result := deny_of(with_params({"api_base": url}))
+	count(result) == 1
+	some f in result
+	contains(f.msg, "credentials in a URL")
+	contains(f.msg, "agents[0].params.api_base")
+	not contains(f.msg, "hunter2x")
+}
+
+test_max_tokens_and_headers_are_not_secret_names if {
+	count(deny_of(with_params({"max_tokens": "512", "extra_headers": {"X-Team": "support"}}))) == 0
 }
 
 test_ordinary_words_do_not_trip_patterns if {

@@ -60,7 +60,7 @@ def test_personal_data_is_redacted(text: str, expected: str) -> None:
         "card ending 4111111111111112",  # fails Luhn
         "serial 1234 5678 9012 3456",  # passes no network prefix + Luhn
         "max_tokens=512 prompt_tokens: 12 and a token count of 40",
-        "the password reset flow; secret sauce",
+        "the password reset flow; secret sauce; Password: forgotten",
         "a climbing gym with 3 stores and 45 staff, 28 km away, since 1999",
     ],
 )
@@ -81,6 +81,7 @@ def test_ordinary_numbers_and_words_are_left_alone(text: str) -> None:
         ("Authorization: Bearer abcdefghijklmnopqrstuvwxyz123", "Authorization: Bearer "),
         ("dsn postgres://bob:hunter2@db.example.com:5432/app", "dsn postgres://@db.example.com:5432/app"),
         ("password=hunter2 and api_key: abc123", "password= and api_key: "),
+        ("password: correcthorsebattery", "password: "),
         ('{"client_secret": "s3cr3t-value"}', '{"client_secret": ""}'),
     ],
 )
@@ -109,7 +110,7 @@ def test_value_walks_records_and_keeps_non_strings() -> None:
         "ok": True,
         "none": None,
         "pair": ("call +1 415 555 2671", 2),
-        "params": {"api_key": "literal-value-123", "token": "os.environ/OPENAI_API_KEY", "max_tokens": 100},
+        "params": {"api_key": "literal-value-123", "token": "os.environ/OPENAI_API_KEY", "max_tokens": 100, "pwd": "x"},
     }
     out = R.value(record)
     assert out["messages"][0]["content"] == "I am [REDACTED:email]"
@@ -120,6 +121,7 @@ def test_value_walks_records_and_keeps_non_strings() -> None:
         "api_key": "[REDACTED:credential]",
         "token": "os.environ/OPENAI_API_KEY",
         "max_tokens": 100,
+        "pwd": "[REDACTED:credential]",  # a record never needs even a placeholder
     }
     assert record["messages"][0]["content"] == "I am ann@example.com"  # the input is not changed
 

@@ -11,14 +11,15 @@ litellm's own disk cache is not used (broken on a base install, see DEPENDENCIES
 The key is the sha256 of canonical JSON of everything that shapes a response: model, messages, tools, params
 (minus credentials and transport knobs such as timeouts), repeat and the simulated model's `sim` labels.
 Only Completions are stored: an error is never served from the cache (promptfoo's lesson), so a flaky
-provider is asked again.
+provider is asked again. The stored answers are the models' raw output, not redacted (a cached replay must score
+as a live one): the folder is created 0700 and the database file 0600 (app/redaction.py says why).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
+import os
 import sqlite3
 import threading
 import time
@@ -27,20 +28,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from guardrail.core import secrets
 from guardrail.core.llm import CallResult, Completion, CompletionRequest
 from guardrail.errors import CouldNotFinish
 
 KEY_VERSION = 1  # bump when the key material or the stored record changes shape
-_SECRET_NAME = re.compile(
-    r"(?:^|_)(?:api_?key|key|secret|token|password|passwd|credentials?|authorization|cookie|access_key_id)$"
-)
 _TRANSPORT = frozenset({"timeout", "stream_timeout", "max_retries", "num_retries"})
 
 
 def _shaping(value: Any) -> Any:
     """`value` without credentials (at any depth) and, at the top level, without transport knobs."""
     if isinstance(value, dict):
-        return {k: _shaping(v) for k, v in value.items() if not _SECRET_NAME.search(str(k).lower().replace("-", "_"))}
+        return {k: _shaping(v) for k, v in value.items() if not secrets.is_secret_name(k)}
     if isinstance(value, list | tuple):
         return [_shaping(v) for v in value]
     return value
@@ -74,7 +73,9 @@ class ResponseCache:
         self._pending: dict[str, tuple[str, str, float]] = {}  # key -> (model, value, created), not yet written
         self._flushed_at = time.monotonic()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # the models' raw answers may quote personal data from the suites: readable by the owner only
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import guardrail  # noqa: F401  (offline defaults before litellm is imported)
+from guardrail.core import secrets
 from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest, ErrorKind, ToolCall
 
 Prices = Mapping[str, tuple[float, float]]  # model id -> (input cost per token, output cost per token)
@@ -242,7 +243,7 @@ def to_completion(response: Any, request_model: str, latency_s: float, prices: P
 
 
 def _kwargs(request: CompletionRequest) -> dict[str, Any]:
-    kwargs: dict[str, Any] = dict(request.params)
+    kwargs: dict[str, Any] = secrets.resolve_env(request.params)  # os.environ/NAME, only on the wire
     kwargs.update(
         model=request.model,
         messages=request.messages,

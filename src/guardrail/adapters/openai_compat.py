@@ -22,6 +22,7 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from guardrail.adapters import llm
+from guardrail.core import secrets
 from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest, ErrorKind, ToolCall
 
 PREFIX = "openai/"
@@ -158,7 +159,7 @@ class OpenAICompatClient:
         import aiohttp
 
         session = await self._session_here()
-        params = request.params
+        params = secrets.resolve_env(request.params)  # os.environ/NAME, only on the wire
         started = time.monotonic()
 
         def failed(kind: ErrorKind, message: str, status: int | None = None) -> CallError:

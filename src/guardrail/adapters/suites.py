@@ -13,15 +13,16 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from guardrail.adapters import files
-from guardrail.adapters.loading import Document, Loc, iter_jsonl, load_yaml, validate, validate_schema
+from guardrail.adapters.loading import Document, Loc, format_loc, iter_jsonl, load_yaml, validate, validate_schema
 from guardrail.adapters.roster_file import LoadedRoster, load_roster
-from guardrail.core.suite import Counterfactual, EvalSpec, Task, ToolFile
+from guardrail.core import secrets
+from guardrail.core.suite import Candidate, Counterfactual, EvalSpec, Task, ToolFile
 from guardrail.errors import ConfigError
 from guardrail.project import Project
 
@@ -277,6 +278,11 @@ def load_eval(path: Path) -> LoadedEval:
     if not isinstance(doc.data, dict):
         raise doc.error("an eval spec must be a mapping with name, agent, suites, candidates and baseline")
     spec = validate(EvalSpec, doc)
+    literal = list(secrets.literal_secrets(doc.data))  # a spec is committed and copied into run records
+    if literal:
+        (loc, what), more = literal[0], [format_loc(loc) for loc, _ in literal[1:]]
+        also = f" (also at {', '.join(more)})" if more else ""
+        raise doc.error(f"{what} is written into the spec{also}", loc, hint=secrets.ENV_FIX)
     project = Project.find(path.resolve())
     for index, candidate in enumerate(spec.candidates):
         problem = check_model_id(candidate.id)
@@ -306,7 +312,40 @@ def load_eval(path: Path) -> LoadedEval:
             raise doc.error(f"two suites are named {suite.name!r}", ("suites", index))
         names.add(suite.name)
         suites.append(suite)
+    classes = roster.roster.data_classes
+    for index, name in enumerate(spec.redact.data_classes if spec.redact else []):
+        if name not in classes:
+            raise doc.error(f"unknown data class {name!r}: not in {roster_rel}", ("redact", "data_classes", index))
+    for suite in suites:
+        for index, name in enumerate(suite.tools.redact.data_classes if suite.tools.redact else []):
+            if name not in classes:
+                raise ConfigError(
+                    f"unknown data class {name!r}: not in {roster_rel}",
+                    path=str(suite.path / TOOLS_FILE),
+                    field=f"redact.data_classes[{index}]",
+                )
     return LoadedEval(spec=spec, path=path, project=project, roster=roster, suites=suites)
+
+
+def check_environment(loaded: LoadedEval, candidates: Iterable[Candidate]) -> None:
+    """Every `os.environ/NAME` the run will send names a set variable; the first that does not is an input error
+    (file, line, field, variable) raised before the run starts, rather than a run of auth errors."""
+    spec = loaded.spec
+    wanted = {c.id for c in candidates}
+    params: list[tuple[tuple[str | int, ...], dict[str, Any]]] = [
+        (("candidates", index, "params"), c.params) for index, c in enumerate(spec.candidates) if c.id in wanted
+    ]
+    if spec.judge is not None:
+        params.append((("judge", "params"), spec.judge.params))
+    missing = [((*loc, *path), name) for loc, values in params for path, name in secrets.missing_env(values)]
+    if missing:
+        loc, name = missing[0]
+        more = sorted({n for _, n in missing[1:]} - {name})
+        raise load_yaml(loaded.path).error(
+            f"environment variable {name} is not set (the spec reads it with os.environ/{name})",
+            loc,
+            hint=f"export {name} before the run" + (f"; also unset: {', '.join(more)}" if more else ""),
+        )
 
 
 # --- published schemas --------------------------------------------------------------------------------------
@@ -346,6 +385,7 @@ def write_schemas(target: Path | None = None) -> list[Path]:
 __all__ = [
     "LoadedEval",
     "Suite",
+    "check_environment",
     "check_model_id",
     "expand_template",
     "load_eval",

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest
+from guardrail.core.redact import Redactor
 from guardrail.core.results import Check, ResultRow, Status, Violation
 from guardrail.core.roster import Roster
 from guardrail.core.scoring import MadeCall, Transcript, score
@@ -89,6 +90,7 @@ class LoopSettings:
     max_steps: int = 8
     timeout_s: float = 60.0
     seed: int = 0
+    redactor: Redactor | None = None  # applied to each outcome before it is journaled (app/redaction.py)
 
 
 @dataclass

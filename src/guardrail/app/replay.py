@@ -19,6 +19,7 @@ from guardrail.adapters.journal import RowKey
 from guardrail.adapters.rego import EngineWorker, load_bundle
 from guardrail.adapters.suites import LoadedEval, Suite
 from guardrail.app.agent_loop import AgentContext, Completer, Decider, LoopSettings, TaskOutcome, run_task
+from guardrail.app.redaction import redact_outcome
 from guardrail.core.suite import Candidate, Judge, RateLimit, Task
 from guardrail.errors import PolicyError
 
@@ -198,6 +199,8 @@ async def replay(
             )
             if spec.judge is not None and outcome.row.status != "error":
                 outcome = await _with_judge(spec.judge, task, outcome, client, settings.timeout_s)
+            if settings.redactor is not None:  # before anything is written (app/redaction.py)
+                outcome = redact_outcome(outcome, settings.redactor, task)
             await sink(outcome)
 
     # concurrency is per provider (the client's throttle holds each one to it), so the pool spans them all

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import re
 import secrets
 import subprocess
 from collections.abc import Callable
@@ -27,10 +26,11 @@ from typing import Any
 
 import guardrail
 from guardrail.adapters.journal import Journal, write_json_atomic
-from guardrail.adapters.suites import LoadedEval, load_eval
+from guardrail.adapters.suites import LoadedEval, check_environment, load_eval
 from guardrail.adapters.transport import route
 from guardrail.app.agent_loop import Completer, Decider, LoopSettings, MemoDecider, TaskOutcome
 from guardrail.app.progress import RunProgress
+from guardrail.app.redaction import run_redactor
 from guardrail.app.replay import make_client, open_policy, remaining, replay, work_items
 from guardrail.app.shards import plan_workers, run_sharded
 from guardrail.core.hashing import policies_hash, sha256_file, sha256_tree
@@ -41,7 +41,6 @@ from guardrail.errors import ConfigError, TooManyErrors
 
 RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
-_SECRET_PARAM = re.compile(r"(?i)key|token|secret|password|auth|header|cookie")  # never written to run.json
 
 
 @dataclass
@@ -197,6 +196,8 @@ def run_eval(
     else:
         wanted = options.candidates or []
     candidates = select_candidates(loaded, wanted)
+    check_environment(loaded, candidates)
+    redactor = run_redactor(loaded)
     if spec.judge is not None:  # optional LLM-judge metrics: check the names, load deepeval before any deadline
         from guardrail.adapters import judge
 
@@ -216,7 +217,7 @@ def run_eval(
         candidates=[
             CandidateSpec(
                 id=c.id,
-                params={k: v for k, v in c.params.items() if not _SECRET_PARAM.search(k)},
+                params=redactor.value(c.params),  # os.environ/NAME stays a reference; credentials never
                 input_cost_per_token=c.input_cost_per_token,
                 output_cost_per_token=c.output_cost_per_token,
                 simulated=c.id.startswith("sim/"),
@@ -248,7 +249,9 @@ def run_eval(
         manifest = manifest.model_copy(update={"workers": workers})
         write_json_atomic(run_dir / RUN_FILE, manifest.model_dump(mode="json"))
         total = loaded.task_count * len(candidates) * spec.repeats
-        settings = LoopSettings(run_id=run_id, max_steps=spec.max_steps, timeout_s=spec.timeout_s, seed=spec.seed)
+        settings = LoopSettings(
+            run_id=run_id, max_steps=spec.max_steps, timeout_s=spec.timeout_s, seed=spec.seed, redactor=redactor
+        )
 
         def started() -> None:
             progress.start(total, done=len(journal.done))

@@ -15,7 +15,8 @@ prefix.
 
 Rules add field names (a sensitive field's whole value goes, whatever it looks like, and so does that value
 wherever else it appears in the same document), extra patterns, and roster data classes (their fields and
-patterns). Every match becomes `[REDACTED:<kind>]`; redacting twice changes nothing.
+patterns). A secret-named key's value (`api_key`, `Authorization`) goes whatever it is, unless it is an
+`os.environ/NAME` reference. Every match becomes `[REDACTED:<kind>]`; redacting twice changes nothing.
 """
 
 from __future__ import annotations
@@ -152,10 +153,14 @@ def _has_digits(text: str) -> bool:
     return any(c.isdigit() for c in text)
 
 
+def _has_at(text: str) -> bool:
+    return "@" in text
+
+
 _CREDENTIALS = tuple(_Rule("credential", shape.regex) for shape in secrets.CREDENTIAL_SHAPES)
 _PREFILTER = re.compile(secrets.prefilter())
 _PERSONAL = (
-    _Rule("email", _EMAIL, guard=lambda t: "@" in t),
+    _Rule("email", _EMAIL, guard=_has_at),
     _Rule("card", _CARD, _is_card, _has_digits),
     *(_Rule("phone", regex, _is_phone, _has_digits) for regex in _PHONES),
 )
@@ -243,8 +248,8 @@ class Redactor:
                 if kind is not None and item not in (None, "", [], {}):
                     _collect(item, kind, found)
                     out[key] = _mark(kind)
-                elif name is not None and isinstance(item, str) and secrets.is_credential(item, name):
-                    out[key] = _mark("credential")
+                elif isinstance(item, str) and item and secrets.is_secret_name(name) and not secrets.env_name(item):
+                    out[key] = _mark("credential")  # even a placeholder such as "EMPTY": a record never needs it
                 else:
                     out[key] = self._walk(item, found)
             return out

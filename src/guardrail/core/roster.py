@@ -6,10 +6,11 @@ compliance officer sees with its control, not a parse error. Typos are errors: u
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from guardrail.errors import FieldError
 
@@ -39,6 +40,19 @@ class Tool(_Strict):
 class DataClass(_Strict):
     sensitivity: Risk = "low"
     description: str | None = None
+    # how the class shows up in task data, so runs can redact it (a `high` class always is; core/redact.py)
+    fields: list[str] = Field(default_factory=list, description="keys whose values belong to this class")
+    patterns: list[str] = Field(default_factory=list, description="regexes that find this class in text")
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a valid regex {pattern!r}: {exc}") from None
+        return patterns
 
 
 class Agent(_Strict):

@@ -18,13 +18,14 @@ enters a record, a cache key or a log.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-Path = tuple[str | int, ...]
+Path = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ CREDENTIAL_SHAPES: tuple[Shape, ...] = (
         "assignment",
         "a password assignment (password=...)",
         rf"(?i)\b(?:[a-z0-9]+[_-])*{_KEYWORD}[\"']?\s*"
-        rf"(?:=\s*[\"']?(?P<secret>{_VALUE}{{3,}})|:\s*[\"']?(?P<secret2>{_VALUE}*[0-9]{_VALUE}*))",
+        rf"(?:=\s*[\"']?(?P<secret>{_VALUE}{{3,}})|:\s*[\"']?(?P<secret2>{_VALUE}*[0-9]{_VALUE}*|{_VALUE}{{12,}}))",
         "passw|pwd|secret|token|api.?key|access.?key|private.?key",
     ),
 )
@@ -154,23 +155,32 @@ def is_credential(value: object, name: object = None) -> bool:
     return bool(shapes_in(value))
 
 
+SECRET_NAMED = "a credential under a secret-named key"
+
+
 def literal_secrets(value: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
-    """(path, what) for every credential written literally in a JSON-like value: a secret-named key holding
-    a real value, or any string with a credential's shape."""
+    """(path, what) for every credential written literally in a JSON-like value: a string with a credential's
+    shape, or a real value under a secret-named key (what: each reason, sorted and joined by " and ", as GR-006
+    words it)."""
     if isinstance(value, Mapping):
         for key, item in value.items():
-            here = (*path, str(key))
-            if isinstance(item, str) and is_secret_name(key) and not placeholder(item):
-                yield here, "a credential under a secret-named key"
+            here = (*path, key)
+            if isinstance(item, str):
+                whats = {shape.what for shape in shapes_in(item)}
+                if is_secret_name(key) and not placeholder(item):
+                    whats.add(SECRET_NAMED)
+                if whats:
+                    yield here, " and ".join(sorted(whats))
             else:
                 yield from literal_secrets(item, here)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            yield from literal_secrets(item, (*path, index))
-    elif isinstance(value, str):
-        found = shapes_in(value)
-        if found:
-            yield path, " and ".join(shape.what for shape in found)
+            if isinstance(item, str):
+                yield from literal_secrets({index: item}, path)
+            else:
+                yield from literal_secrets(item, (*path, index))
+    elif isinstance(value, str) and shapes_in(value):
+        yield path, " and ".join(sorted({shape.what for shape in shapes_in(value)}))
 
 
 # --- os.environ/NAME, resolved at send time ------------------------------------------------------------------
@@ -229,6 +239,24 @@ def policy_data() -> dict[str, Any]:
     }
 
 
+def render_policy_data() -> str:
+    """policies/data/credentials.yaml, byte for byte (YAML read as JSON: every string in double quotes)."""
+    data = policy_data()
+    lines = [
+        "# Generated from src/guardrail/core/secrets.py; edit that module, not this file, then regenerate:",
+        "#   python -m guardrail.core.secrets > policies/data/credentials.yaml",
+        "# Mounted as data.credentials; read by GR-006 (policies/roster/secrets.rego).",
+        "shapes:",
+        *(f"  {json.dumps(what)}: {json.dumps(pattern)}" for what, pattern in data["shapes"].items()),
+        *(f"{key}: {json.dumps(data[key])}" for key in ("prefilter", "secret_name", "env_reference", "placeholders")),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(render_policy_data(), end="")
+
+
 __all__ = [
     "CREDENTIAL_SHAPES",
     "ENV_FIX",
@@ -236,6 +264,7 @@ __all__ = [
     "ENV_REFERENCE",
     "PLACEHOLDERS",
     "SECRET_NAME",
+    "SECRET_NAMED",
     "Shape",
     "env_name",
     "env_references",
@@ -246,6 +275,7 @@ __all__ = [
     "placeholder",
     "policy_data",
     "prefilter",
+    "render_policy_data",
     "resolve_env",
     "shapes_in",
 ]

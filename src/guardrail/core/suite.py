@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from guardrail.core.llm import TransportMode
+from guardrail.core.redact import RedactionRules
 from guardrail.errors import FieldError
 
 
@@ -91,6 +92,7 @@ class ToolDef(_Strict):
 
 class ToolFile(_Strict):
     tools: dict[str, ToolDef]
+    redact: RedactionRules | None = None  # what in this suite's tasks is sensitive, beyond the built-in patterns
 
 
 class Bound(_Strict):
@@ -154,6 +156,7 @@ class EvalSpec(_Strict):
     timeout_s: float = Field(default=60.0, gt=0)
     max_error_rate: float = Field(default=0.2, ge=0, le=1)
     seed: int = 0
+    redact: RedactionRules | None = None  # sensitive fields, patterns and roster data classes, beyond the defaults
 
     @model_validator(mode="before")
     @classmethod
