@@ -1,8 +1,9 @@
 """CI gate speed: cold `guardrail gate` on a 200-agent roster where every standard-tier agent switches model, each
 switch backed by evidence (plus an older record per switch, so the gate has to choose).
 
-Target (issue 5): cold gate <= 1.0 s (median of 5 process runs), without importing litellm, mlflow, deepeval or
-pandas. Run: .venv/bin/python bench/bench_gate.py
+Target (issue 16): cold gate <= 0.5 s (median of 5 process runs), with `--base FILE` and with `--base-ref` (which
+reads the trusted policies, specs and suites from git), without importing litellm, mlflow, deepeval or pandas.
+Run: .venv/bin/python bench/bench_gate.py
 """
 
 from __future__ import annotations
@@ -44,18 +45,17 @@ def build_project(root: Path) -> tuple[int, int]:
             (root / "suites" / name).mkdir(parents=True)
             (root / "suites" / name / "tasks.yaml").write_text(f"# placeholder suite {name}\n")
     (root / "evals").mkdir()
-    spec = root / "evals/bench.yaml"
-    spec.write_text(
-        yaml.safe_dump(
-            {
-                "name": "bench",
-                "agent": "bench",
-                "suites": [f"suites/{n}" for n in suite_names],
+    for agent in base["agents"]:  # type: ignore[attr-defined]
+        if agent.get("suites"):  # each agent with suites has its official spec, as a real project would
+            agent["eval_spec"] = f"evals/{agent['name']}.yaml"
+            spec = {
+                "name": agent["name"],
+                "agent": agent["name"],
+                "suites": [f"suites/{n}" for n in agent["suites"]],
                 "candidates": ["sim/balanced", "sim/budget"],
                 "baseline": "sim/balanced",
             }
-        )
-    )
+            (root / agent["eval_spec"]).write_text(yaml.safe_dump(spec))
     (root / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
     head = json.loads(json.dumps(base))
     switches = []
@@ -66,19 +66,21 @@ def build_project(root: Path) -> tuple[int, int]:
     (root / "roster.yaml").write_text(yaml.safe_dump(head, sort_keys=False))
 
     suites = {n: sha256_tree(root / "suites" / n) for n in suite_names}
-    hashes = {"spec": sha256_file(spec), "policies": policies_hash(root / "policies")}
+    policies = policies_hash(root / "policies")
     now = datetime.now(UTC)
     written = 0
     for index, agent in enumerate(switches):
         for age, passed in ((2, True), (20, False)):
             record = Evidence(
-                eval_name="bench",
-                spec_path="evals/bench.yaml",
+                eval_name=agent["name"],
+                spec_path=agent["eval_spec"],
                 agent=agent["name"],
                 model=agent["model"],
                 simulated=True,
                 hashes=EvidenceHashes(
-                    spec=hashes["spec"], policies=hashes["policies"], suites={s: suites[s] for s in agent["suites"]}
+                    spec=sha256_file(root / agent["eval_spec"]),
+                    policies=policies,
+                    suites={s: suites[s] for s in agent["suites"]},
                 ),
                 thresholds={"accuracy": {"min": 0.85}},
                 metrics={"accuracy": MetricValue(value=0.9, low=0.86, high=0.93)},
@@ -90,6 +92,32 @@ def build_project(root: Path) -> tuple[int, int]:
             write_payload(record.payload(), root / "evidence")
             written += 1
     return len(switches), written
+
+
+def make_git_repo(root: Path) -> None:
+    """The project as CI sees it: the base roster committed on main, the switches on a branch."""
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@example.invalid",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@example.invalid",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+    head = (root / "roster.yaml").read_text()
+    shutil.copy(root / "base.yaml", root / "roster.yaml")
+    (root / ".gitignore").write_text("gate.json\ncheck.json\n")
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    git("checkout", "-q", "-b", "change")
+    (root / "roster.yaml").write_text(head)
+    git("commit", "-qam", "switch models")
 
 
 def imported_heavy(root: Path, argv: list[str]) -> list[str]:
@@ -116,6 +144,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         switches, files = build_project(root)
+        make_git_repo(root)
         argv = ["gate", "--roster", "roster.yaml", "--base", "base.yaml", "--format", "json", "--output", "gate.json"]
         code = cold_cli(argv, cwd=root)
         assert code in (0, 1), f"gate exited {code}"
@@ -127,7 +156,17 @@ def main() -> None:
         )
         cold, _ = median_of(5, lambda: cold_cli(argv, cwd=root))
         report(
-            f"cold `guardrail gate`, {AGENTS} agents with evidence (median of 5)", cold, "s", "<= 1.0 s", cold <= 1.0
+            f"cold `guardrail gate`, {AGENTS} agents with evidence (median of 5)", cold, "s", "<= 0.5 s", cold <= 0.5
+        )
+        by_ref = ["gate", "--roster", "roster.yaml", "--base-ref", "main", "--format", "json", "--output", "gate.json"]
+        assert cold_cli(by_ref, cwd=root) == 0, "the gate on the base ref should allow the bench's switches"
+        cold_ref, _ = median_of(5, lambda: cold_cli(by_ref, cwd=root))
+        report(
+            "cold `guardrail gate --base-ref main` (trusted policies from git)",
+            cold_ref,
+            "s",
+            "<= 0.5 s",
+            cold_ref <= 0.5,
         )
         interpreter, _ = median_of(5, lambda: cold_cli(["--version"], cwd=root))
         report("  of which interpreter + CLI start (`--version`)", interpreter, "s", "-", True)

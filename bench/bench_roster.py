@@ -25,6 +25,7 @@ def generated_roster(agents: int) -> dict[str, object]:
     for index in range(agents):
         agent = dict(template[index % len(template)])
         agent["name"] = f"{agent['name']}-{index:04d}"
+        agent.pop("eval_spec", None)  # the demo's specs are for the demo's agent names
         base["agents"].append(agent)
     return base
 

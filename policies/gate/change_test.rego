@@ -9,13 +9,13 @@ now := "2026-06-15T12:00:00Z"
 switch := {
 	"kind": "model_switch", "agent": "support-triage", "subject": "sim/budget", "key": "model_switch:sim/budget",
 	"details": {"from": "sim/frontier", "to": "sim/budget", "suites": ["support-triage"]},
-	"evidence_key": "support-triage|sim/budget",
+	"evidence_key": "support-triage|sim/budget", "official_spec": "evals/support-triage.yaml",
 	"fix": "guardrail run evals/support-triage.yaml --candidates sim/budget",
 }
 
 good_checks := {
 	"address_ok": true, "signature": "not_required", "hash_match": true,
-	"mismatched": [], "missing_suites": [], "age_days": 2,
+	"mismatched": [], "missing_suites": [], "age_days": 2, "official": true, "future": false,
 }
 
 evidence(checks, verdict) := {"support-triage|sim/budget": {
@@ -62,8 +62,24 @@ test_owner_only_change_has_no_change_records_and_allows if {
 }
 
 test_low_risk_tool_needs_no_approval if {
-	d := decide([tool_added("low")], {})
+	d := decide([tool_added("low")], {}) with data.catalog.tools as {"payments.refund": {"risk": "low"}}
 	d.allow
+}
+
+test_a_catalog_high_tool_declared_low_still_needs_approval if {
+	d := decide([tool_added("low")], {}) with data.catalog.tools as {"payments.refund": {"risk": "high"}}
+	blocked(d) == {"approval_required"}
+}
+
+test_a_new_agent_holding_a_catalog_high_tool_needs_approval if {
+	added := {
+		"kind": "agent_added", "agent": "helper", "subject": "helper", "key": "agent_added:helper",
+		"details": {"model": "sim/budget", "tools": ["payments.refund"], "high_risk_tools": [], "suites": []},
+	}
+	d := decide([added], {}) with data.catalog.tools as {"payments.refund": {"risk": "high"}}
+	some b in d.blocking
+	b.rule == "approval_required"
+	contains(b.msg, "tool_added:payments.refund")
 }
 
 # --- fail closed ---------------------------------------------------------------------------------------------------
@@ -160,10 +176,10 @@ test_evidence_missing_a_suite_blocks if {
 }
 
 test_stale_evidence_blocks if {
-	d := decide([switch], evidence(object.union(good_checks, {"age_days": 31}), passing))
+	d := decide([switch], evidence(object.union(good_checks, {"age_days": 31.5}), passing))
 	some b in d.blocking
 	b.rule == "evidence_stale"
-	contains(b.msg, "31 days old (limit 30 days)")
+	contains(b.msg, "31.50 days old (limit 30 days)")
 }
 
 test_age_limit_is_configurable if {
@@ -288,4 +304,102 @@ test_high_sensitivity_scope_warns if {
 	d := decide([scope], {})
 	d.allow
 	"sensitive_data_added" in warned(d)
+}
+
+# --- evidence from the official spec, dated in the past --------------------------------------------------------------
+
+test_evidence_from_another_spec_blocks_whatever_it_says if {
+	ev := {"support-triage|sim/budget": {
+		"file": "evidence/abc.json", "run_id": "r1", "spec_path": "evals/adhoc.yaml",
+		"verdict": passing, "checks": object.union(good_checks, {"official": false}),
+	}}
+	d := decide([switch], ev)
+	blocked(d) == {"evidence_unofficial"}
+	some b in d.blocking
+	contains(b.msg, "evals/adhoc.yaml")
+	contains(b.msg, "evals/support-triage.yaml")
+}
+
+test_unofficial_evidence_names_why_there_is_no_official_spec if {
+	no_spec := object.union(switch, {"official_spec": null, "official_spec_problem": "no eval spec under evals/ is for agent support-triage"})
+	d := decide([no_spec], evidence(object.union(good_checks, {"official": false}), passing))
+	some b in d.blocking
+	b.rule == "evidence_unofficial"
+	contains(b.msg, "no eval spec under evals/")
+}
+
+test_future_dated_evidence_blocks if {
+	d := decide([switch], evidence(object.union(good_checks, {"future": true, "age_days": -1}), passing))
+	blocked(d) == {"evidence_future"}
+}
+
+test_evidence_minutes_old_is_stale_at_a_zero_day_limit if {
+	inp := object.union(
+		gate_input([switch], [], evidence(object.union(good_checks, {"age_days": 0.002}), passing)),
+		{"config": {"max_evidence_age_days": 0}},
+	)
+	d := change.decision with input as inp
+	blocked(d) == {"evidence_stale"}
+}
+
+# --- a change to the trusted policies and specs ------------------------------------------------------------------------
+
+policy_edit := {
+	"source": "origin/main", "trusted": true,
+	"changes": [{"path": "policies/gate/change.rego", "status": "modified"}],
+	"change_key": "policy_change:sha256:abc", "governance_changes": [],
+}
+
+decide_policy(p) := d if {
+	d := change.decision with input as object.union(gate_input([], [], {}), {"policy": p})
+}
+
+test_a_policy_edit_blocks_on_the_file_with_the_approval_to_land if {
+	d := decide_policy(policy_edit)
+	blocked(d) == {"policy_change"}
+	some b in d.blocking
+	b.path == "policies/gate/change.rego"
+	contains(b.msg, "policies/gate/change.rego (modified)")
+	contains(b.fix, "policy_change:sha256:abc")
+	contains(b.fix, "guardrail policy test")
+}
+
+test_a_policy_edit_with_a_live_approval_of_its_hash_passes if {
+	approvals := {"approvals": [{
+		"agent": "*", "change": "policy_change:sha256:abc", "approver": "ciso@acme.example", "reason": "tighter gate",
+		"approved_at": "2026-06-01", "expires": "2026-07-01",
+	}]}
+	d := decide_policy(policy_edit) with data.approvals as approvals
+	d.allow
+}
+
+test_an_approval_of_another_edit_does_not_count if {
+	approvals := {"approvals": [{
+		"agent": "*", "change": "policy_change:sha256:other", "approver": "ciso@acme.example", "reason": "x",
+		"approved_at": "2026-06-01", "expires": "2026-07-01",
+	}]}
+	d := decide_policy(policy_edit) with data.approvals as approvals
+	blocked(d) == {"policy_change"}
+}
+
+test_edited_governance_records_warn_and_do_not_block if {
+	p := object.union(policy_edit, {"changes": [], "governance_changes": [{"path": "policies/data/approvals.yaml", "status": "modified"}]})
+	d := decide_policy(p)
+	d.allow
+	warned(d) == {"governance_records_changed"}
+}
+
+test_untrusted_policies_warn if {
+	d := decide_policy({"source": "working tree", "trusted": false, "changes": [], "governance_changes": []})
+	d.allow
+	warned(d) == {"untrusted_policies"}
+}
+
+test_a_changed_official_spec_needs_approval if {
+	c := {
+		"kind": "eval_spec_changed", "agent": "support-triage", "subject": "evals/adhoc.yaml",
+		"key": "eval_spec_changed:evals/adhoc.yaml", "details": {"from": "evals/support-triage.yaml", "to": "evals/adhoc.yaml"},
+	}
+	d := decide([c], {})
+	blocked(d) == {"approval_required"}
 }

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from tests.support.policies import OWNER_RULE
 
+from guardrail.app.eval_specs import EvalSpecs
 from guardrail.app.evidence import CurrentHashes, evidence_for_run, mismatched_hashes, write_evidence
 from guardrail.app.gate import FixCommands, GateReport, run_gate
 from guardrail.core.evidence import EVIDENCE_KEY_ENV, address
@@ -73,7 +74,13 @@ def switch_to_budget(root: Path) -> None:
     (root / "roster.yaml").write_text(text)
 
 
-def make_run(root: Path, passed: dict[str, bool], *, finished: datetime = NOW - timedelta(days=1)) -> Path:
+def make_run(
+    root: Path,
+    passed: dict[str, bool],
+    *,
+    finished: datetime = NOW - timedelta(days=1),
+    spec: str = "evals/triage.yaml",
+) -> Path:
     """A finished run folder as the runner and the statistics write it, with hashes computed the runner's way."""
     earlier = len(list((root / "reports").glob("*"))) if (root / "reports").exists() else 0
     run_id = f"{finished.strftime('%Y%m%dT%H%M%SZ')}-t{earlier}"
@@ -82,7 +89,7 @@ def make_run(root: Path, passed: dict[str, bool], *, finished: datetime = NOW - 
     manifest = RunManifest(
         run_id=run_id,
         eval_name="triage-choice",
-        eval_path="evals/triage.yaml",
+        eval_path=spec,
         agent="triage",
         roster_path="roster.yaml",
         current_model="sim/frontier",
@@ -91,7 +98,7 @@ def make_run(root: Path, passed: dict[str, bool], *, finished: datetime = NOW - 
         thresholds={"accuracy": {"min": 0.9}},
         suites={"triage": sha256_tree(root / "suites/triage")},
         hashes={
-            "spec": sha256_file(root / "evals/triage.yaml"),
+            "spec": sha256_file(root / spec),
             "policies": policies_hash(root / "policies"),
             "roster": sha256_file(root / "roster.yaml"),
             "suites": "combined",
@@ -263,7 +270,7 @@ def test_a_roster_deny_blocks_at_the_agent_line(project: Path) -> None:
     assert block.rule == "roster_deny" and block.agent == "refunds"
     assert block.location is not None and block.location.line == 14
     doc = report.findings_doc()
-    [finding] = doc.findings
+    [finding] = [f for f in doc.findings if f.kind == "deny"]
     assert finding.kind == "deny" and finding.rule == "gate.roster_deny"
     assert finding.controls == ("ISO/IEC 42001 A.3.2",) and finding.severity == "high"
 
@@ -365,18 +372,26 @@ def test_current_hashes_match_the_runners(tmp_path: Path) -> None:
     assert mismatched_hashes(payload, CurrentHashes(loaded.project.root, loaded.project.policies)) == ["policies"]
 
 
-def test_fix_command_names_the_spec_for_the_agent(project: Path) -> None:
-    fix_command = FixCommands(project)
-    assert (
-        fix_command("triage", "sim/budget", None)
-        == "guardrail run evals/triage.yaml --candidates sim/frontier,sim/budget"
+def test_fix_command_names_the_official_spec_for_the_agent(project: Path) -> None:
+    specs = EvalSpecs(project)
+    fix_command = FixCommands(specs, signed=False)
+    official, problem = specs.official("triage", None)
+    assert (official, problem) == ("evals/triage.yaml", None)
+    assert fix_command("triage", "sim/budget", official, None) == (
+        "guardrail run evals/triage.yaml --candidates sim/frontier,sim/budget"
     )
-    assert fix_command("triage", "openai/gpt-4o", None) == (
-        "add openai/gpt-4o to the candidates in evals/triage.yaml, then: "
-        "guardrail run evals/triage.yaml --candidates sim/frontier,openai/gpt-4o"
+    assert fix_command("triage", "openai/gpt-4o", official, None) == (
+        "add openai/gpt-4o to the candidates of the official spec evals/triage.yaml and land that on its own, "
+        "then: guardrail run evals/triage.yaml --candidates sim/frontier,openai/gpt-4o"
     )
-    assert fix_command("triage", "sim/frontier", None) == "guardrail run evals/triage.yaml --candidates sim/frontier"
-    assert fix_command("refunds", "sim/budget", None).startswith("write an eval spec for refunds")
+    assert fix_command("triage", "sim/frontier", official, None) == (
+        "guardrail run evals/triage.yaml --candidates sim/frontier"
+    )
+    official, problem = specs.official("refunds", None)
+    assert official is None and problem == "no eval spec under evals/ is for agent refunds"
+    assert fix_command("refunds", "sim/budget", official, problem).startswith(f"{problem}: write one under evals/")
+    signed = FixCommands(specs, signed=True)("triage", "sim/budget", "evals/triage.yaml", None)
+    assert signed.startswith('GUARDRAIL_EVIDENCE_KEY="${GUARDRAIL_EVIDENCE_KEY:?')
 
 
 def test_an_unreadable_evidence_file_is_skipped_and_reported(project: Path) -> None:
@@ -403,7 +418,9 @@ def test_adding_a_high_risk_tool_needs_an_approval_and_a_new_agent_warns_without
     report = gate(project)
     assert [(b.rule, b.agent) for b in report.blocking] == [("approval_required", "triage")]
     assert "tool_added:payments.refund" in (report.blocking[0].fix or "")
-    assert [(w.rule, w.agent) for w in report.warnings] == [("new_agent_without_evidence", "helper")]
+    assert [(w.rule, w.agent) for w in report.warnings if w.rule != "untrusted_policies"] == [
+        ("new_agent_without_evidence", "helper")
+    ]
 
 
 def test_approval_times_must_be_dates_or_zoned_times(project: Path) -> None:
@@ -429,3 +446,107 @@ def test_approval_times_must_be_dates_or_zoned_times(project: Path) -> None:
     assert not gate(project).passed  # 12:00Z is the expiry itself: no longer live
     (project / "policies/data/approvals.yaml").write_text(record.format(expires='"2026-06-15T14:00:00+01:00"'))
     assert gate(project).passed
+
+
+# --- evidence: which record counts, and when -------------------------------------------------------------------
+
+
+def test_evidence_from_an_adhoc_spec_without_thresholds_cannot_back_the_switch(project: Path) -> None:
+    """Before: any spec for the agent counted, so a spec with no thresholds backed a switch the official one refuses."""
+    (project / "evals/adhoc.yaml").write_text(SPEC.replace("triage-choice", "adhoc").replace("thresholds:", "#"))
+    text = (
+        (project / "roster.yaml")
+        .read_text()
+        .replace("suites: [triage]", "suites: [triage]\n    eval_spec: evals/triage.yaml")
+    )
+    (project / "roster.yaml").write_text(text)
+    (project / "base.yaml").write_text(text)
+    write_evidence(make_run(project, {"sim/budget": True}, spec="evals/adhoc.yaml"))
+    switch_to_budget(project)
+    report = gate(project)
+    assert rules(report) == {"evidence_unofficial"}
+    assert (
+        "made with evals/adhoc.yaml, not the agent's official eval spec (evals/triage.yaml)" in report.blocking[0].msg
+    )
+    assert report.blocking[0].fix == "guardrail run evals/triage.yaml --candidates sim/frontier,sim/budget"
+    # with two specs for the agent and none named, neither is official
+    (project / "base.yaml").write_text(ROSTER)
+    (project / "roster.yaml").write_text(ROSTER)
+    switch_to_budget(project)
+    report = gate(project)
+    assert (
+        rules(report) == {"evidence_unofficial"} and "several eval specs are for agent triage" in report.blocking[0].msg
+    )
+
+
+def test_a_zero_day_age_limit_refuses_evidence_minutes_old(project: Path) -> None:
+    """Before: ages were rounded to 0.1 day, so `--max-age-days 0` accepted evidence up to 2.4 hours old."""
+    write_evidence(make_run(project, {"sim/budget": True}, finished=NOW - timedelta(minutes=5)))
+    switch_to_budget(project)
+    assert gate(project).passed
+    report = gate(project, max_age_days=0)
+    assert rules(report) == {"evidence_stale"}
+    assert report.evidence["triage|sim/budget"].checks.age_days == pytest.approx(5 / 1440)
+
+
+def test_future_dated_evidence_is_refused(project: Path) -> None:
+    write_evidence(make_run(project, {"sim/budget": True}, finished=NOW + timedelta(hours=2)))
+    switch_to_budget(project)
+    report = gate(project)
+    assert rules(report) == {"evidence_future"}
+    assert "later than now (2026-06-15T12:00:00Z)" in report.blocking[0].msg
+
+
+def test_the_newest_evidence_is_judged_and_the_older_say_why_they_lost(project: Path) -> None:
+    """Before: the best record won, so an older pass hid a newer failing run of the same candidate."""
+    write_evidence(make_run(project, {"sim/budget": True}, finished=NOW - timedelta(days=3)))
+    write_evidence(make_run(project, {"sim/budget": False}, finished=NOW - timedelta(days=2)))
+    switch_to_budget(project)
+    report = gate(project)
+    assert rules(report) == {"evidence_failed"}
+    view = report.evidence["triage|sim/budget"]
+    assert view.run_id is not None and view.run_id.endswith("-t1")
+    [lost] = view.passed_over
+    assert lost.run_id is not None and lost.run_id.endswith("-t0")
+    assert lost.why == f"superseded by the newer run {view.run_id}"
+    assert any(f"passed over {lost.file}" in note for note in report.notes())
+
+
+def test_an_empty_evidence_key_is_an_input_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: an empty key silently meant "no key", so a secret that failed to arrive turned checking off."""
+    run_dir = make_run(project, {"sim/budget": True})
+    monkeypatch.setenv(EVIDENCE_KEY_ENV, "  ")
+    with pytest.raises(ConfigError, match="set but empty") as caught:
+        gate(project)
+    assert caught.value.exit_code == 2
+    with pytest.raises(ConfigError, match="set but empty"):
+        write_evidence(run_dir)
+
+
+# --- the catalog is the one source of tool risk ------------------------------------------------------------------
+
+
+def test_a_catalog_high_tool_declared_low_needs_approval_even_with_a_roster_wide_waiver(project: Path) -> None:
+    """Before: the gate took the roster's `low`; with GR-001 waived for every agent, the change passed."""
+    for name in ("catalog.rego", "lib_tools.rego"):
+        shutil.copy(REPO / "policies/roster" / name, project / "policies/roster" / name)
+    (project / "policies/data/catalog.yaml").write_text(
+        "tools:\n  crm.lookup_order: {risk: low}\n  tickets.route: {risk: low, writes: true}\n"
+        "  payments.refund: {risk: high, writes: true}\n"
+    )
+    (project / "policies/data/waivers.yaml").write_text(
+        "waivers:\n  - {rule: GR-001, reason: catalog review, approver: cro@testco.example, expires: 2027-01-01}\n"
+    )
+    lowered = ROSTER.replace("payments.refund: {risk: high, writes: true}", "payments.refund: {risk: low}")
+    (project / "base.yaml").write_text(lowered)
+    head = lowered.replace(
+        "tools: [crm.lookup_order, tickets.route]\n",
+        "tools: [crm.lookup_order, tickets.route, payments.refund]\n    approval_required_for: [payments.refund]\n",
+    )
+    (project / "roster.yaml").write_text(head)
+    report = gate(project)
+    assert rules(report) == {"approval_required"}
+    assert "new high-risk tool payments.refund" in report.blocking[0].msg
+    added = next(c for c in report.changes if c.kind == "tool_added")
+    assert added.details["risk"] == "high" and added.details["declared_risk"] == "low"
+    assert any(f.rule == "GR-001" and f.waiver is not None for f in report.findings)

@@ -22,7 +22,8 @@ HEAVY = ("litellm", "mlflow", "deepeval", "pandas")
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """The bundled policies and the demo roster; `roster.yaml` switches support-triage to a model with no evidence."""
-    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    for folder in ("policies", "suites", "evals"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
     base = (REPO / "examples/roster.yaml").read_text(encoding="utf-8")
     (tmp_path / "base.yaml").write_text(base, encoding="utf-8")
     agent = base.index("- name: support-triage")
@@ -100,7 +101,7 @@ def test_sarif_conforms_to_the_schema_and_points_at_the_roster_line(project: Pat
     assert code == 1 and out == ""
     sarif = json.loads((project / "gate.sarif").read_text())
     assert sarif_errors(sarif) == []
-    [result] = sarif["runs"][0]["results"]
+    [result] = [r for r in sarif["runs"][0]["results"] if r["level"] == "error"]
     location = result["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "roster.yaml"
     assert location["region"]["startLine"] == model_line(project)
@@ -113,8 +114,10 @@ def test_github_annotations_and_the_job_summary(project: Path, monkeypatch: pyte
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     code, out, _ = gate(project, "--format", "github")
     assert code == 1
-    annotations = [line for line in out.splitlines() if line.startswith("::")]
+    annotations = [line for line in out.splitlines() if line.startswith("::error")]
     assert len(annotations) == 1
+    # --base FILE has no ref to read trusted policies from, and the gate says so
+    assert any(line.startswith("::warning") and "untrusted_policies" in line for line in out.splitlines())
     assert re.match(
         rf"::error file=roster.yaml,line={model_line(project)},title=gate.evidence_missing \(high\)", annotations[0]
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from guardrail.adapters.roster_file import LoadedRoster, parse_roster
 from guardrail.core.diff import CHANGE_KINDS, Change, diff_rosters
 
@@ -36,7 +38,9 @@ agents:
 """
 
 
-def _pair(head_text: str, base_text: str = BASE) -> tuple[list[Change], LoadedRoster, LoadedRoster]:
+def _pair(
+    head_text: str, base_text: str = BASE, catalog: dict[str, Any] | None = None
+) -> tuple[list[Change], LoadedRoster, LoadedRoster]:
     base = parse_roster(base_text, "base.yaml")
     head = parse_roster(head_text, "roster.yaml")
     changes = diff_rosters(
@@ -46,6 +50,7 @@ def _pair(head_text: str, base_text: str = BASE) -> tuple[list[Change], LoadedRo
         head_path="roster.yaml",
         base_lines=base.doc.line_of,
         head_lines=head.doc.line_of,
+        catalog=catalog,
     )
     return changes, base, head
 
@@ -108,7 +113,7 @@ def test_removed_checkpoint_is_reported_with_the_tool_still_held() -> None:
 
 def test_every_kind_of_change_in_one_diff() -> None:
     head = (
-        BASE.replace("model: sim/frontier", "model: sim/balanced")
+        BASE.replace("model: sim/frontier", "model: sim/balanced\n    eval_spec: evals/triage.yaml")
         .replace("tools: [tickets.route, crm.lookup_order]", "tools: [tickets.route, email.send]")
         .replace("data_scopes: [order_history]", "data_scopes: [customer_pii]")
         .replace("approval_required_for: []", "approval_required_for: [email.send]")
@@ -129,6 +134,7 @@ def test_every_kind_of_change_in_one_diff() -> None:
         "data_scope_added",
         "data_scope_removed",
         "approval_added",
+        "eval_spec_changed",
         "autonomy_changed",
         "agent_added",
         "agent_removed",
@@ -141,6 +147,7 @@ def test_every_kind_of_change_in_one_diff() -> None:
     assert by_kind["data_scope_removed"].details["sensitivity"] == "medium"
     assert by_kind["autonomy_changed"].details == {"from": "human_approval", "to": "autonomous"}
     assert by_kind["autonomy_changed"].key == "autonomy_changed:autonomous"
+    assert by_kind["eval_spec_changed"].details == {"from": None, "to": "evals/triage.yaml"}
     added = by_kind["agent_added"]
     assert added.details["high_risk_tools"] == ["payments.refund"] and added.details["suites"] == ["content"]
     assert added.location.line == _line(head, "name: newcomer")
@@ -155,3 +162,18 @@ def test_describe_reads_as_one_line_per_change() -> None:
     head = BASE.replace("model: sim/frontier", "model: sim/budget")
     changes, _, _ = _pair(head)
     assert changes[0].describe() == "support-triage: model sim/frontier -> sim/budget"
+
+
+def test_the_catalog_risk_wins_over_a_lower_roster_declaration() -> None:
+    """A roster that declares a catalog-high tool `low` cannot hide it from the gate: the risk only goes up."""
+    lowered = BASE.replace("payments.refund: {risk: high, writes: true}", "payments.refund: {risk: low}")
+    head = lowered.replace("tools: [tickets.route, crm.lookup_order]", "tools: [tickets.route, payments.refund]")
+    catalog = {"payments.refund": {"risk": "high", "writes": True}, "tickets.route": {"risk": "medium"}}
+    changes, _, _ = _pair(head, lowered, catalog)
+    added = next(c for c in changes if c.kind == "tool_added")
+    assert added.details["risk"] == "high" and added.details["writes"] is True
+    assert added.details["declared_risk"] == "low" and added.details["catalog_risk"] == "high"
+    removed = next(c for c in changes if c.kind == "tool_removed")
+    assert removed.details["risk"] == "low"  # crm.lookup_order: not in this catalog, the roster's word stands
+    # without a catalog the roster's declaration is all there is
+    assert next(c for c in _pair(head, lowered)[0] if c.kind == "tool_added").details["risk"] == "low"

@@ -15,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ import pytest
 import yaml
 from tests.support.cli import CliResult, run_cli
 from tests.support.schemas import junit_errors, sarif_errors
+
+from guardrail.core.evidence import EVIDENCE_KEY_ENV
 
 pytestmark = pytest.mark.integration
 
@@ -180,25 +183,53 @@ def test_gate_on_pull_requests_end_to_end(repo: Path, monkeypatch: pytest.Monkey
     junit = gate_cli(repo, "--format", "junit")
     assert junit.code == 0 and junit_errors(junit.out) == []
 
-    # 4. editing a suite afterwards makes the evidence stale: it no longer matches today's inputs
+    # 4. evidence is bound to the base's suites: once the base edits the suite, the evidence no longer matches
     suite_dir = repo / "suites" / next(iter(evidence_suites(repo, evidence)))
     victim = next(p for p in sorted(suite_dir.rglob("*")) if p.is_file() and p.suffix in (".yaml", ".yml", ".jsonl"))
-    original = victim.read_text()
-    victim.write_text(original + ("\n" if not original.endswith("\n") else "") + "# edited after the run\n")
+    on_main(
+        repo, lambda: victim.write_text(victim.read_text().rstrip("\n") + "\n# edited after the run\n"), "edit suite"
+    )
     code, payload = gate(repo)
     assert code == 1 and blocking_rules(payload) == {"evidence_mismatch"}
     assert f"suites.{suite_dir.name}" in payload["gate"]["blocking"][0]["msg"]
-    victim.write_text(original)
+    assert "rebase" in payload["gate"]["blocking"][0]["fix"]  # this checkout's suite is not the base's
+    git(repo, "checkout", "-q", "main")
+    git(repo, "revert", "--no-edit", "HEAD")
+    git(repo, "checkout", "-q", "change")
     assert gate(repo)[0] == 0
 
-    # 5. tampered evidence fails
-    [record] = [p for p in (repo / "evidence").glob("*.json") if json.loads(p.read_text())["model"] == TO_MODEL]
+    # 4b. with an evidence key configured, the unsigned evidence blocks; the printed fix, run as printed, signs it
+    monkeypatch.setenv(EVIDENCE_KEY_ENV, "e2e-evidence-key")
+    code, payload = gate(repo)
+    assert code == 1 and blocking_rules(payload) == {"evidence_unsigned"}
+    fix = payload["gate"]["blocking"][0]["fix"]
+    assert "e2e-evidence-key" not in fix and fix.startswith(f'{EVIDENCE_KEY_ENV}="${{{EVIDENCE_KEY_ENV}:?')
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"  # the `guardrail` it installs
+    shell = subprocess.run(
+        ["bash", "-c", f"{fix} --quiet --no-track"],
+        cwd=repo,
+        env={**_env(), "PATH": path, EVIDENCE_KEY_ENV: "e2e-evidence-key"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert shell.returncode == 0, shell.stdout + shell.stderr
+    git(repo, "add", "evidence")
+    git(repo, "commit", "-qm", "signed evidence")
+    code, payload = gate(repo)
+    assert code == 0, payload["gate"]["blocking"]
+    chosen = payload["gate"]["evidence"][f"{AGENT}|{TO_MODEL}"]
+    assert chosen["checks"]["signature"] == "valid"
+    assert [p["why"] for p in chosen["passed_over"]] == ["unsigned, and an evidence key is configured"]
+
+    # 5. tampered evidence fails (the older record is unsigned, so nothing else can stand in for it)
+    record = repo / payload["gate"]["evidence"][f"{AGENT}|{TO_MODEL}"]["file"]
     pristine = record.read_text()
     tampered = json.loads(pristine)
     tampered["metrics"]["accuracy"] = {"value": 0.99, "low": 0.98, "high": 1.0}
     record.write_text(json.dumps(tampered, indent=2))
     code, payload = gate(repo)
-    assert code == 1 and blocking_rules(payload) == {"evidence_tampered"}
+    assert code == 1 and blocking_rules(payload) == {"evidence_tampered", "evidence_signature_invalid"}
     sarif = gate_cli(repo, "--format", "sarif")
     assert sarif.code == 1 and sarif_errors(sarif.out) == []
     record.write_text(pristine)
@@ -217,6 +248,14 @@ def test_gate_on_pull_requests_end_to_end(repo: Path, monkeypatch: pytest.Monkey
     assert markdown.code == 1 and "approval_required" in markdown.out
 
 
+def on_main(repo: Path, edit: Callable[[], object], message: str) -> None:
+    """Commit an edit on the base branch (as a merged change would), then come back to the pull request."""
+    git(repo, "checkout", "-q", "main")
+    edit()
+    git(repo, "commit", "-qam", message)
+    git(repo, "checkout", "-q", "change")
+
+
 def evidence_suites(repo: Path, evidence: dict[str, Any]) -> list[str]:
     path = repo / evidence["file"]
     return sorted(json.loads(path.read_text())["hashes"]["suites"])
@@ -225,7 +264,7 @@ def evidence_suites(repo: Path, evidence: dict[str, Any]) -> list[str]:
 def test_an_unknown_base_ref_fails_closed_as_bad_input(repo: Path) -> None:
     proc = guardrail(repo, "gate", "--roster", ROSTER, "--base-ref", "no-such-branch")
     assert proc.returncode == 2
-    assert "cannot read the base roster at no-such-branch" in proc.stderr and "Traceback" not in proc.stderr
+    assert "cannot read the base at no-such-branch" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_a_roster_new_in_this_branch_has_no_base_and_fails_closed(repo: Path) -> None:
@@ -233,3 +272,105 @@ def test_a_roster_new_in_this_branch_has_no_base_and_fails_closed(repo: Path) ->
     proc = guardrail(repo, "gate", "--roster", "examples/new-roster.yaml", "--base-ref", "HEAD")
     assert proc.returncode == 2
     assert "fetch-depth" in proc.stderr or "--base FILE" in proc.stderr
+
+
+# --- a pull request cannot change the policy that judges it ----------------------------------------------------------
+
+
+def switch_model(repo: Path) -> None:
+    edit_agent(repo, f"model: {current_model(repo)}", f"model: {TO_MODEL}")
+
+
+def test_a_pr_that_rewrites_the_gate_policy_is_judged_by_the_base_policy(repo: Path) -> None:
+    (repo / "policies/gate/change.rego").write_text(
+        'package gate.change\n\ndecision := {"allow": true, "blocking": [], "warnings": []}\n'
+    )
+    switch_model(repo)
+    git(repo, "commit", "-qam", "allow everything, and switch with no evidence")
+    code, payload = gate(repo)
+    assert code == 1 and blocking_rules(payload) == {"evidence_missing", "policy_change"}
+    assert payload["gate"]["policy_source"] == "main"
+    [edit] = [b for b in payload["gate"]["blocking"] if b["rule"] == "policy_change"]
+    assert edit["location"]["path"] == "policies/gate/change.rego"
+    key = payload["gate"]["policy_changes"] and edit["fix"].split('change: "', 1)[1].split('"', 1)[0]
+    assert key.startswith("policy_change:sha256:")
+
+    # a policy owner approves exactly this edit on the base branch: the edit passes, the switch still needs evidence
+    def approve() -> None:
+        record = {
+            "agent": "*",
+            "change": key,
+            "approver": "ciso@example.invalid",
+            "reason": "reviewed",
+            "approved_at": "2020-01-01",
+            "expires": "2099-12-31",
+        }
+        (repo / "policies/data/approvals.yaml").write_text(yaml.safe_dump({"approvals": [record]}))
+
+    on_main(repo, approve, "approve the gate policy edit")
+    code, payload = gate(repo)
+    assert code == 1 and blocking_rules(payload) == {"evidence_missing"}
+    assert "governance_records_changed" in {w["rule"] for w in payload["gate"]["warnings"]}
+
+
+def test_a_pr_that_edits_policy_data_cannot_talk_a_tool_down_or_approve_itself(repo: Path) -> None:
+    catalog = repo / "policies/data/catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("payments.refund:    {risk: high", "payments.refund:    {risk: low"))
+    roster = repo / ROSTER
+    roster.write_text(roster.read_text().replace("payments.refund:     {risk: high", "payments.refund:     {risk: low"))
+    text = roster.read_text()
+    start = text.index("  - name: lead-qualification\n")
+    at = text.index("tools: [", start)
+    roster.write_text(text[:at] + "tools: [payments.refund, " + text[at + len("tools: [") :])
+    (repo / "policies/data/approvals.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "approvals": [
+                    {
+                        "agent": "lead-qualification",
+                        "change": "tool_added:payments.refund",
+                        "approver": "me@example.invalid",
+                        "reason": "self-approved",
+                        "approved_at": "2020-01-01",
+                        "expires": "2099-12-31",
+                    }
+                ]
+            }
+        )
+    )
+    (repo / "policies/data/waivers.yaml").write_text(
+        yaml.safe_dump(
+            {"waivers": [{"rule": "GR-001", "reason": "x", "approver": "me@example.invalid", "expires": "2099-12-31"}]}
+        )
+    )
+    git(repo, "commit", "-qam", "lower the refund tool's risk and approve my own change")
+    code, payload = gate(repo)
+    assert code == 1
+    rules = blocking_rules(payload)
+    assert {"approval_required", "policy_change", "roster_deny"} <= rules
+    [edit] = [b for b in payload["gate"]["blocking"] if b["rule"] == "policy_change"]
+    assert "policies/data/catalog.yaml (modified)" in edit["msg"]
+    denies = {b["msg"].split(" ")[2] for b in payload["gate"]["blocking"] if b["rule"] == "roster_deny"}
+    assert {"GR-001", "GR-002"} <= denies  # the base's catalog, and no waiver from the change itself
+    warned = {w["msg"].split(" ")[0] for w in payload["gate"]["warnings"] if w["rule"] == "governance_records_changed"}
+    assert warned == {"policies/data/approvals.yaml", "policies/data/waivers.yaml"}
+
+
+def test_a_pr_that_edits_a_rule_test_is_a_policy_change_and_its_tests_still_run(repo: Path) -> None:
+    test_file = repo / "policies/roster/catalog_test.rego"
+    test_file.write_text(test_file.read_text() + "\ntest_added_by_the_change if {\n\tfalse\n}\n")
+    git(repo, "commit", "-qam", "a new (failing) rule test")
+    code, payload = gate(repo)
+    assert code == 1 and blocking_rules(payload) == {"policy_change"}
+    assert "policies/roster/catalog_test.rego (modified)" in payload["gate"]["blocking"][0]["msg"]
+    tests = run_cli("policy", "test", "policies", cwd=repo)
+    assert tests.code == 1 and "test_added_by_the_change" in tests.out
+
+
+def test_a_pr_that_weakens_the_official_spec_is_a_policy_change(repo: Path) -> None:
+    spec = repo / SPEC
+    spec.write_text(spec.read_text().replace("accuracy: {min: 0.85}", "accuracy: {min: 0.0}"))
+    git(repo, "commit", "-qam", "no accuracy floor")
+    code, payload = gate(repo)
+    assert code == 1 and blocking_rules(payload) == {"policy_change"}
+    assert f"{SPEC} (modified)" in payload["gate"]["blocking"][0]["msg"]

@@ -26,10 +26,6 @@ class StoredEvidence:
     payload: dict[str, Any] | None  # None when the file is not a JSON object
     problem: str | None = None
 
-    @property
-    def address_ok(self) -> bool:
-        return self.payload is not None and self.path.stem == address(self.payload)
-
 
 def write_payload(payload: dict[str, Any], directory: Path) -> Path:
     """Write one record under its content address; an identical record is left as it is."""

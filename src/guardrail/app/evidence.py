@@ -13,7 +13,7 @@ stay in step.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,9 +42,18 @@ EVIDENCE_DIR = "evidence"
 
 
 def evidence_key() -> bytes | None:
-    """The HMAC key from the environment; never printed, never stored."""
-    value = os.environ.get(EVIDENCE_KEY_ENV, "")
-    return value.encode("utf-8") if value else None
+    """The HMAC key from the environment; never printed, never stored. Unset means no key; set but empty (or
+    blank) is an error: a secret that failed to arrive must not quietly turn signing and checking off."""
+    value = os.environ.get(EVIDENCE_KEY_ENV)
+    if value is None:
+        return None
+    if not value.strip():
+        raise ConfigError(
+            "is set but empty, so evidence could be neither signed nor checked",
+            field=EVIDENCE_KEY_ENV,
+            hint=f"set it to the evidence key, or unset it (`unset {EVIDENCE_KEY_ENV}`) to work without signatures",
+        )
+    return value.encode("utf-8")
 
 
 # --- reading a run ------------------------------------------------------------------------------------------
@@ -222,10 +231,6 @@ def mismatched_hashes(payload: dict[str, Any], current: CurrentHashes) -> list[s
         if value != current.suite(spec_path, str(name)):
             out.append(f"suites.{name}")
     return out
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 __all__ = [

@@ -7,14 +7,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field
 
-from guardrail.adapters.loading import load_yaml, schema_error
+from guardrail.adapters.loading import Loc, format_loc
 from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED, PolicyBundle, PolicyEngine
 from guardrail.adapters.rego_meta import RuleMeta, parse_metadata
 from guardrail.adapters.roster_file import LoadedRoster, load_roster
 from guardrail.app.engine import load_policies, open_engine
-from guardrail.core.findings import Finding, Waiver, apply_waivers, sort_findings
+from guardrail.app.eval_specs import EvalSpecs
+from guardrail.app.governance import load_waivers
+from guardrail.core.findings import Finding, apply_waivers, sort_findings
+from guardrail.project import Project
 
 FINDING_KINDS = {"deny": "deny", "violation": "deny", "warn": "warn"}
 ROSTER_NAMESPACE = "roster"
@@ -48,6 +51,8 @@ def check_roster(
     opa_url: str | None = None,
 ) -> RosterReport:
     loaded = load_roster(roster_path)
+    project = Project.find(roster_path)
+    check_references(loaded, EvalSpecs(project.root), project)
     bundle = load_policies(policies_dir)
     metas = parse_metadata(bundle)
     engine = open_engine(bundle, timeout_s=timeout_s, opa_url=opa_url)
@@ -121,7 +126,7 @@ def _normalise(item: Any, package: str, kind: str, metas: list[RuleMeta], loaded
     location = loaded.agent_location(str(agent) if agent is not None else None)
     field = item.get("field") if isinstance(item, dict) else None
     if field:
-        line = loaded.doc.line_of(parse_field(field))
+        line = loaded.doc.line_of(field_path(loaded, str(agent) if agent is not None else None, field))
         location = location.model_copy(update={"line": line or location.line})
     return Finding(
         rule=rule,
@@ -136,33 +141,73 @@ def _normalise(item: Any, package: str, kind: str, metas: list[RuleMeta], loaded
     )
 
 
-def parse_field(field: Any) -> tuple[str | int, ...]:
-    """A finding's `field`: a path list (["tools", "payments.refund"]) or `agents[4].params.api_key`."""
+def parse_field(field: Any) -> Loc:
+    """A finding's `field` as path parts: a list (`["tools", "payments.refund"]`) or a string of dotted keys,
+    `[n]` indexes and `[name]` list items by value (`agents[4].params.api_key`, `tools[payments.refund]`)."""
     if isinstance(field, list):
-        return tuple(int(p) if isinstance(p, int) else str(p) for p in field)
+        return tuple(p if isinstance(p, int) else str(p) for p in field)
     parts: list[str | int] = []
-    for token in re.findall(r"[^.\[\]]+|\[\d+\]", str(field)):
-        parts.append(int(token[1:-1]) if token.startswith("[") else token)
+    for token in re.findall(r"[^.\[\]]+|\[[^\]]*\]", str(field)):
+        inner = token[1:-1] if token.startswith("[") else token
+        parts.append(int(inner) if token.startswith("[") and inner.isdigit() else inner)
     return tuple(parts)
 
 
-_WAIVERS = TypeAdapter(list[Waiver])
+def field_path(loaded: LoadedRoster, agent: str | None, field: Any) -> Loc:
+    """Where a finding's `field` is in the roster. A path that does not start at `agents` is relative to the
+    finding's agent when it names one (`model` is that agent's model line), else to the roster's top level
+    (`tools[payments.refund]`); a list item named by value becomes its index. A path that does not exist resolves
+    to its deepest existing part (at worst the agent's own line), never to another field's line."""
+    parts = parse_field(field)
+    index = next((i for i, a in enumerate(loaded.roster.agents) if a.name == agent), None)
+    if parts[:1] != ("agents",) and index is not None:
+        parts = ("agents", index, *parts)
+    node: Any = loaded.doc.data
+    out: list[str | int] = []
+    at = 0
+    while at < len(parts):
+        part, step = parts[at], 1
+        names = list(node) if isinstance(node, dict) else [str(i) for i in node] if isinstance(node, list) else []
+        if isinstance(part, str) and part not in names:  # names hold dots (`payments.refund`): join parts
+            for end in range(at + 2, len(parts) + 1):
+                joined = ".".join(str(p) for p in parts[at:end])
+                if joined in names:
+                    part, step = joined, end - at
+                    break
+        if isinstance(node, list) and isinstance(part, str):
+            part = next((i for i, item in enumerate(node) if str(item) == part), part)
+        out.append(part)
+        at += step
+        if isinstance(node, dict) and isinstance(part, str) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            break
+    return tuple(out)
 
 
-def load_waivers(bundle: PolicyBundle, policies_dir: Path) -> list[Waiver]:
-    """Waivers live in policy data (`data.waivers.waivers`): reason, approver and expiry are required."""
-    raw = bundle.data.get("waivers", {})
-    items = raw.get("waivers", []) if isinstance(raw, dict) else raw
-    try:
-        return _WAIVERS.validate_python(items or [])
-    except ValidationError as exc:
-        source = next(
-            (p for p in (policies_dir / "data").glob("waivers.*") if p.suffix in (".yaml", ".yml", ".json")), None
-        )
-        if source is None:
-            raise schema_error(exc, prefix=("data", "waivers")) from None
-        doc = load_yaml(source)
-        raise schema_error(exc, doc, prefix=("waivers",) if isinstance(doc.data, dict) else ()) from None
+def check_references(loaded: LoadedRoster, specs: EvalSpecs, project: Project) -> None:
+    """Every suite an agent names exists in the project, and an official eval spec the roster names exists and is
+    for that agent: otherwise the gate would ask for evidence no run can produce. Every problem is listed."""
+    problems: list[tuple[Loc, str]] = []
+    for index, agent in enumerate(loaded.roster.agents):
+        official, problem = specs.official(agent.name, agent.eval_spec)
+        if agent.eval_spec is not None and official is None:
+            problems.append((("agents", index, "eval_spec"), str(problem)))
+        for pos, name in enumerate(agent.suites):
+            folder = specs.suite_dir(name, official)
+            if not folder.is_dir():
+                problems.append(
+                    (("agents", index, "suites", pos), f"suite {name!r} not found: no folder {project.display(folder)}")
+                )
+    if not problems:
+        return
+    (first_loc, first), rest = problems[0], problems[1:]
+    more = [f"{loaded.path}:{loaded.doc.line_of(loc)}: {format_loc(loc)}: {msg}" for loc, msg in rest]
+    raise loaded.doc.error(
+        first, first_loc, hint=("also:\n    " + "\n    ".join(more)) if more else "fix the name, or add the suite"
+    )
 
 
 def _rule_entry(meta: RuleMeta) -> dict[str, Any]:

@@ -8,7 +8,8 @@ of file I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +28,7 @@ ChangeKind = Literal[
     "autonomy_changed",
     "approval_added",
     "approval_removed",
+    "eval_spec_changed",
 ]
 CHANGE_KINDS: tuple[str, ...] = ChangeKind.__args__  # type: ignore[attr-defined]
 
@@ -66,133 +68,144 @@ class Change(BaseModel):
             "autonomy_changed": f"autonomy {d.get('from')} -> {d.get('to')}",
             "approval_added": f"human approval now required for {self.subject}",
             "approval_removed": f"human approval no longer required for {self.subject}",
+            "eval_spec_changed": f"official eval spec {d.get('from')} -> {d.get('to')}",
         }[self.kind]
         return f"{self.agent}: {text}"
 
 
-class _Side:
-    """One roster plus where its lines are."""
+RISKS = ("low", "medium", "high")
 
-    def __init__(self, roster: Roster, path: str, line_of: LineOf) -> None:
-        self.roster, self.path, self.line_of = roster, path, line_of
+
+class _Side:
+    """One roster plus where its lines are, judged against the governance catalog (`data.catalog.tools`): the
+    catalog is the one source of tool risk, and a roster entry can only raise it, never lower it."""
+
+    def __init__(self, roster: Roster, path: str, line_of: LineOf, catalog: Mapping[str, Any]) -> None:
+        self.roster, self.path, self.line_of, self.catalog = roster, path, line_of, catalog
         self.index = {agent.name: i for i, agent in enumerate(roster.agents)}
 
     def at(self, agent: str, *fields: str | int) -> Location:
         """The deepest known line of an agent's field (a missing field falls back to the agent's line)."""
         return Location(path=self.path, line=self.line_of(("agents", self.index[agent], *fields)))
 
+    def _entries(self, tool: str) -> list[Mapping[str, Any]]:
+        declared = self.roster.tools.get(tool)
+        listed = self.catalog.get(tool)
+        out: list[Mapping[str, Any]] = [declared.model_dump()] if declared is not None else []
+        return out + ([listed] if isinstance(listed, Mapping) else [])
+
     def risk(self, tool: str) -> str:
-        entry = self.roster.tools.get(tool)
-        return entry.risk if entry is not None else "unknown"
+        """The higher of the roster's and the catalog's risk; `unknown` when neither knows the tool."""
+        risks = [str(e.get("risk", "low")) for e in self._entries(tool)]
+        known = [r for r in risks if r in RISKS]
+        return max(known, key=RISKS.index) if known else "unknown"
 
     def tool_details(self, tool: str) -> dict[str, Any]:
-        entry = self.roster.tools.get(tool)
-        if entry is None:
-            return {"tool": tool, "risk": "unknown", "writes": False, "external": False}
-        return {"tool": tool, "risk": entry.risk, "writes": entry.writes, "external": entry.external}
+        entries = self._entries(tool)
+        declared = self.roster.tools.get(tool)
+        listed = self.catalog.get(tool)
+        return {
+            "tool": tool,
+            "risk": self.risk(tool),
+            "declared_risk": declared.risk if declared is not None else None,
+            "catalog_risk": listed.get("risk") if isinstance(listed, Mapping) else None,
+            "writes": any(e.get("writes") is True for e in entries),
+            "external": any(e.get("external") is True for e in entries),
+        }
 
     def sensitivity(self, scope: str) -> str:
         entry = self.roster.data_classes.get(scope)
         return entry.sensitivity if entry is not None else "unknown"
 
 
-def _added(before: list[str], after: list[str]) -> list[tuple[int, str]]:
-    old = set(before)
-    return [(pos, item) for pos, item in enumerate(after) if item not in old]
+Details = Callable[[Agent, Agent], dict[str, Any]]
+ItemDetails = Callable[[_Side, Agent, str], dict[str, Any]]
 
 
-def _removed(before: list[str], after: list[str]) -> list[str]:
-    new = set(after)
-    return [item for item in before if item not in new]
+@dataclass(frozen=True)
+class _Scalar:
+    """An agent field whose new value is the change (`model_switch`, `autonomy_changed`)."""
+
+    field: str
+    kind: ChangeKind
+    details: Details
+
+    def changes(self, old: Agent, new: Agent, base: _Side, head: _Side) -> list[Change]:
+        before, after = getattr(old, self.field), getattr(new, self.field)
+        if before == after:
+            return []
+        subject = "none" if after is None else str(after)
+        at = head.at(new.name, self.field)
+        return [Change(kind=self.kind, agent=new.name, subject=subject, details=self.details(old, new), location=at)]
 
 
-def _agent_changes(old: Agent, new: Agent, base: _Side, head: _Side) -> list[Change]:
-    name = new.name
-    out: list[Change] = []
-    if old.model != new.model:
-        out.append(
+@dataclass(frozen=True)
+class _List:
+    """An agent's list field: each item added (at its own line) and each item removed (at the field's line).
+    Details of an added item come from the new roster, of a removed one from the base."""
+
+    field: str
+    added: ChangeKind
+    removed: ChangeKind
+    details: ItemDetails
+
+    def changes(self, old: Agent, new: Agent, base: _Side, head: _Side) -> list[Change]:
+        before, after = getattr(old, self.field), getattr(new, self.field)
+        still, known = set(after), set(before)
+        out = [
             Change(
-                kind="model_switch",
-                agent=name,
-                subject=new.model,
-                details={"from": old.model, "to": new.model, "suites": list(new.suites), "tier": new.tier},
-                location=head.at(name, "model"),
+                kind=self.added,
+                agent=new.name,
+                subject=item,
+                details=self.details(head, new, item),
+                location=head.at(new.name, self.field, pos),
             )
-        )
-    for pos, tool in _added(old.tools, new.tools):
-        details = head.tool_details(tool)
-        details["checkpoint"] = tool in new.approval_required_for
-        out.append(
+            for pos, item in enumerate(after)
+            if item not in known
+        ]
+        out += [
             Change(
-                kind="tool_added",
-                agent=name,
-                subject=tool,
-                details=details,
-                location=head.at(name, "tools", pos),
+                kind=self.removed,
+                agent=new.name,
+                subject=item,
+                details=self.details(base, new, item),
+                location=head.at(new.name, self.field),
             )
-        )
-    for tool in _removed(old.tools, new.tools):
-        out.append(
-            Change(
-                kind="tool_removed",
-                agent=name,
-                subject=tool,
-                details=base.tool_details(tool),
-                location=head.at(name, "tools"),
-            )
-        )
-    for pos, scope in _added(old.data_scopes, new.data_scopes):
-        out.append(
-            Change(
-                kind="data_scope_added",
-                agent=name,
-                subject=scope,
-                details={"scope": scope, "sensitivity": head.sensitivity(scope)},
-                location=head.at(name, "data_scopes", pos),
-            )
-        )
-    for scope in _removed(old.data_scopes, new.data_scopes):
-        out.append(
-            Change(
-                kind="data_scope_removed",
-                agent=name,
-                subject=scope,
-                details={"scope": scope, "sensitivity": base.sensitivity(scope)},
-                location=head.at(name, "data_scopes"),
-            )
-        )
-    if old.autonomy != new.autonomy:
-        out.append(
-            Change(
-                kind="autonomy_changed",
-                agent=name,
-                subject=str(new.autonomy),
-                details={"from": str(old.autonomy), "to": str(new.autonomy)},
-                location=head.at(name, "autonomy"),
-            )
-        )
-    for pos, tool in _added(old.approval_required_for, new.approval_required_for):
-        out.append(
-            Change(
-                kind="approval_added",
-                agent=name,
-                subject=tool,
-                details={"tool": tool, "risk": head.risk(tool)},
-                location=head.at(name, "approval_required_for", pos),
-            )
-        )
-    for tool in _removed(old.approval_required_for, new.approval_required_for):
-        # the checkpoint is gone but the tool may still be held: that is the dangerous case
-        out.append(
-            Change(
-                kind="approval_removed",
-                agent=name,
-                subject=tool,
-                details={"tool": tool, "risk": base.risk(tool), "tool_still_held": tool in new.tools},
-                location=head.at(name, "approval_required_for"),
-            )
-        )
-    return out
+            for item in before
+            if item not in still
+        ]
+        return out
+
+
+# What the diff compares, in the order changes are reported. A new governance-relevant field is one entry here.
+AGENT_FIELDS: tuple[_Scalar | _List, ...] = (
+    _Scalar(
+        "model",
+        "model_switch",
+        lambda old, new: {"from": old.model, "to": new.model, "suites": list(new.suites), "tier": new.tier},
+    ),
+    _List(
+        "tools",
+        "tool_added",
+        "tool_removed",
+        lambda side, agent, tool: {**side.tool_details(tool), "checkpoint": tool in agent.approval_required_for},
+    ),
+    _List(
+        "data_scopes",
+        "data_scope_added",
+        "data_scope_removed",
+        lambda side, agent, scope: {"scope": scope, "sensitivity": side.sensitivity(scope)},
+    ),
+    _Scalar("autonomy", "autonomy_changed", lambda old, new: {"from": str(old.autonomy), "to": str(new.autonomy)}),
+    _List(
+        "approval_required_for",
+        "approval_added",
+        "approval_removed",
+        # a removed checkpoint on a tool still held is the dangerous case
+        lambda side, agent, tool: {"tool": tool, "risk": side.risk(tool), "tool_still_held": tool in agent.tools},
+    ),
+    _Scalar("eval_spec", "eval_spec_changed", lambda old, new: {"from": old.eval_spec, "to": new.eval_spec}),
+)
 
 
 def diff_rosters(
@@ -203,9 +216,15 @@ def diff_rosters(
     head_path: str,
     base_lines: LineOf,
     head_lines: LineOf,
+    catalog: Mapping[str, Any] | None = None,
 ) -> list[Change]:
-    """Changes from `base` to `head` in the head roster's agent order; removed agents last, in base order."""
-    old, new = _Side(base, base_path, base_lines), _Side(head, head_path, head_lines)
+    """Changes from `base` to `head` in the head roster's agent order; removed agents last, in base order.
+
+    `catalog` is the governance catalog's `tools` (trusted policy data): tool risk is the higher of it and the
+    roster's own declaration, so a roster cannot talk a high-risk tool down to low.
+    """
+    tools = catalog or {}
+    old, new = _Side(base, base_path, base_lines, tools), _Side(head, head_path, head_lines, tools)
     before = {agent.name: agent for agent in base.agents}
     changes: list[Change] = []
     for agent in head.agents:
@@ -223,12 +242,13 @@ def diff_rosters(
                         "high_risk_tools": [t for t in agent.tools if new.risk(t) == "high"],
                         "autonomy": str(agent.autonomy),
                         "suites": list(agent.suites),
+                        "eval_spec": agent.eval_spec,
                     },
                     location=new.at(agent.name),
                 )
             )
         else:
-            changes.extend(_agent_changes(previous, agent, old, new))
+            changes.extend(c for entry in AGENT_FIELDS for c in entry.changes(previous, agent, old, new))
     present = {agent.name for agent in head.agents}
     for agent in base.agents:
         if agent.name not in present:

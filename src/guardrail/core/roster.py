@@ -68,6 +68,11 @@ class Agent(_Strict):
     budget_usd_per_day: float | None = Field(default=None, ge=0)
     owner: str | None = None
     suites: list[str] = Field(default_factory=list)
+    eval_spec: str | None = Field(
+        default=None,
+        description="the agent's official eval spec, relative to the project (evals/<name>.yaml): evidence for a "
+        "model switch counts only when made with it",
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="model call parameters (api_base, temperature)")
 
 
