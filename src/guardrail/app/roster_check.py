@@ -178,12 +178,12 @@ def field_path(loaded: LoadedRoster, agent: str | None, field: Any) -> Loc:
             part = next((i for i, item in enumerate(node) if str(item) == part), part)
         out.append(part)
         at += step
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        else:
+        found = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if not found:
             break
+        node = node[part]
     return tuple(out)
 
 
