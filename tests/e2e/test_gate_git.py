@@ -292,7 +292,8 @@ def test_a_pr_that_rewrites_the_gate_policy_is_judged_by_the_base_policy(repo: P
     assert payload["gate"]["policy_source"] == "main"
     [edit] = [b for b in payload["gate"]["blocking"] if b["rule"] == "policy_change"]
     assert edit["location"]["path"] == "policies/gate/change.rego"
-    key = payload["gate"]["policy_changes"] and edit["fix"].split('change: "', 1)[1].split('"', 1)[0]
+    assert payload["gate"]["policy_changes"] == [{"path": "policies/gate/change.rego", "status": "modified"}]
+    key = edit["fix"].split('change: "', 1)[1].split('"', 1)[0]
     assert key.startswith("policy_change:sha256:")
 
     # a policy owner approves exactly this edit on the base branch: the edit passes, the switch still needs evidence
@@ -374,3 +375,10 @@ def test_a_pr_that_weakens_the_official_spec_is_a_policy_change(repo: Path) -> N
     code, payload = gate(repo)
     assert code == 1 and blocking_rules(payload) == {"policy_change"}
     assert f"{SPEC} (modified)" in payload["gate"]["blocking"][0]["msg"]
+
+
+def test_a_broken_file_at_the_base_is_named_as_git_names_it(repo: Path) -> None:
+    on_main(repo, lambda: (repo / "policies/data/approvals.yaml").write_text("approvals:\n  - agent: x\n"), "bad")
+    result = gate_cli(repo)
+    assert result.code == 2
+    assert "main:policies/data/approvals.yaml:2" in result.err and "guardrail-base-" not in result.err

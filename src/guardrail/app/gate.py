@@ -30,7 +30,7 @@ from guardrail.app.governance import load_approvals
 from guardrail.app.roster_check import check_references, roster_findings
 from guardrail.app.trusted import TrustedTree, open_trusted
 from guardrail.core.diff import Change, diff_rosters
-from guardrail.errors import ConfigError, EngineError, PolicyError
+from guardrail.errors import ConfigError, EngineError, GuardrailError, PolicyError
 from guardrail.project import Project
 
 GATE_PACKAGE = "data.gate.change"
@@ -136,20 +136,33 @@ def run_gate(
     key = evidence_key()  # an empty key is bad input before any work
     with tempfile.TemporaryDirectory(prefix="guardrail-base-") as scratch:
         project = Project.find(roster_path)
-        trusted = open_trusted(project, policies_dir, base_ref, Path(scratch))
-        return _decide(
-            roster_path,
-            project,
-            trusted,
-            base_path,
-            base_ref,
-            evidence_dir,
-            key,
-            max_age_days,
-            (now or datetime.now(UTC)).astimezone(UTC),
-            timeout_s,
-            opa_url,
-        )
+        try:
+            trusted = open_trusted(project, policies_dir, base_ref, Path(scratch))
+            return _decide(
+                roster_path,
+                project,
+                trusted,
+                base_path,
+                base_ref,
+                evidence_dir,
+                key,
+                max_age_days,
+                (now or datetime.now(UTC)).astimezone(UTC),
+                timeout_s,
+                opa_url,
+            )
+        except GuardrailError as exc:
+            # a file of the base is named as git names it (`origin/main:policies/...`), not by the scratch folder
+            for folder in {scratch, str(Path(scratch).resolve())} if base_ref is not None else ():
+                _relabel(exc, f"{folder}/", f"{base_ref}:")
+            raise
+
+
+def _relabel(error: GuardrailError, scratch: str, label: str) -> None:
+    error.message = error.message.replace(scratch, label)
+    error.args = tuple(a.replace(scratch, label) if isinstance(a, str) else a for a in error.args)
+    if isinstance(getattr(error, "path", None), str):
+        error.path = error.path.replace(scratch, label)  # type: ignore[attr-defined]
 
 
 def _decide(
