@@ -30,9 +30,8 @@ from guardrail.adapters.journal import read_rows
 from guardrail.adapters.rego import load_bundle
 from guardrail.adapters.roster_file import load_roster
 from guardrail.adapters.suites import load_eval, load_suite
-from guardrail.app.gate import normalise_approvals
+from guardrail.app.governance import load_approvals, load_waivers
 from guardrail.app.report import read_manifest
-from guardrail.app.roster_check import load_waivers
 from guardrail.errors import ExitCode, InputError
 
 EVIDENCE = "evidence/0123abcd.json"
@@ -94,7 +93,7 @@ KINDS = {
     "approvals": Kind(
         "policies/data/approvals.yaml",
         "yaml",
-        lambda r: normalise_approvals(_bundle(r), r / "policies"),
+        lambda r: load_approvals(_bundle(r), r / "policies"),
         {"approvals": [APPROVAL]},
     ),
     "waivers": Kind(

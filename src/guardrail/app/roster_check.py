@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from guardrail.adapters.loading import Loc, format_loc
+from guardrail.adapters.loading import Loc
 from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED, PolicyBundle, PolicyEngine
 from guardrail.adapters.rego_meta import RuleMeta, parse_metadata
 from guardrail.adapters.roster_file import LoadedRoster, load_roster
@@ -17,6 +17,7 @@ from guardrail.app.engine import load_policies, open_engine
 from guardrail.app.eval_specs import EvalSpecs
 from guardrail.app.governance import load_waivers
 from guardrail.core.findings import Finding, apply_waivers, sort_findings
+from guardrail.errors import ConfigError
 from guardrail.project import Project
 
 FINDING_KINDS = {"deny": "deny", "violation": "deny", "warn": "warn"}
@@ -201,13 +202,16 @@ def check_references(loaded: LoadedRoster, specs: EvalSpecs, project: Project) -
                 problems.append(
                     (("agents", index, "suites", pos), f"suite {name!r} not found: no folder {project.display(folder)}")
                 )
-    if not problems:
-        return
-    (first_loc, first), rest = problems[0], problems[1:]
-    more = [f"{loaded.path}:{loaded.doc.line_of(loc)}: {format_loc(loc)}: {msg}" for loc, msg in rest]
-    raise loaded.doc.error(
-        first, first_loc, hint=("also:\n    " + "\n    ".join(more)) if more else "fix the name, or add the suite"
-    )
+    if problems:
+        first, *rest = [loaded.doc.error(message, loc) for loc, message in problems]
+        raise ConfigError(
+            first.message_only,
+            path=first.path,
+            line=first.line,
+            field=first.field,
+            hint="fix the names, or add the suites and specs",
+            also=rest,
+        )
 
 
 def _rule_entry(meta: RuleMeta) -> dict[str, Any]:
