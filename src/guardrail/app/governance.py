@@ -58,7 +58,7 @@ class Approval(BaseModel):
 
 def governance_records(bundle: PolicyBundle, policies_dir: Path, name: str, model: type[R]) -> list[R]:
     """The records under `data.<name>.<name>` (a top-level `<name>: [...]` in `policies/data/<name>.yaml`; a bare
-    list is accepted too), validated; the first error names the file, line and field."""
+    list is accepted too), validated; every error is listed with its file, line and field."""
     raw = bundle.data.get(name)
     if raw is None:
         return []
