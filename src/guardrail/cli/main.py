@@ -25,7 +25,7 @@ app = typer.Typer(
 
 
 # Command modules, each exposing `register(app)`. Add a name here when adding a command group.
-COMMAND_MODULES: tuple[str, ...] = ("policy", "roster", "run", "gate", "report")
+COMMAND_MODULES: tuple[str, ...] = ("policy", "roster", "run", "gate", "report", "audit")
 
 
 def _register() -> None:

@@ -1,0 +1,199 @@
+"""Read production trace files into observations, one per span, log event or decision record, streaming.
+
+Inputs are files or directories (recursively: `*.json`, `*.jsonl`, `*.ndjson`, `*.log`, each optionally `.gz`),
+plain or gzip (detected by the magic bytes, not the name). A file holds one JSON record per line (what the
+OpenTelemetry Collector's file exporter, Claude Code hooks and guardrail's decision log write) or one JSON
+document. Each record's format is recognised by its content:
+
+    {"resourceSpans": [...]}                       OTLP/JSON traces: gen_ai.* (current and legacy) or OpenInference
+    {"resourceLogs": [...]}                        OTLP/JSON logs: Claude Code events (tool_result, tool_decision, ...)
+    {"resourceMetrics": [...]}                     OTLP metrics: counted, nothing to judge
+    {"schema": "guardrail.decision/v1", ...}       guardrail's decision log (guardrail hook)
+    {"hook_event_name": "PreToolUse", ...}         a Claude Code hook payload
+
+Anything else, or a line that is not JSON, is bad input: a ConfigError naming the file and line (exit 2).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from guardrail.errors import ConfigError
+
+TRACE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".log")
+MAX_DOCUMENT_BYTES = 256 * 2**20  # a file that is one JSON document is parsed whole; lines stream
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one record says, before the trace around it is known (agent by ancestry, approvals, history).
+
+    `kind` None is a span that only gives context: an agent span, an approval span, a chain step.
+    """
+
+    kind: str | None
+    source: str
+    time: datetime
+    file: str
+    line: int
+    trace_id: str | None = None
+    span_id: str | None = None
+    parent_id: str | None = None
+    agent: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    tool: str | None = None  # as the runtime named it
+    catalog_tool: str | None = None  # already a catalog name (decision logs)
+    args: dict[str, Any] | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    session_id: str | None = None
+    approvals: tuple[tuple[str, str], ...] = ()  # (tool, approver) a person approved, recorded here
+    executed: bool = True
+    error: bool = False
+    call_id: str | None = None  # a runtime's own call id (tool_use_id), to join records of one call
+
+
+def trace_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories (sorted, hidden entries skipped); a named file is read whatever its suffix."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and p.name.removesuffix(".gz").endswith(TRACE_SUFFIXES)
+            )
+            if not found:
+                raise ConfigError(f"no trace files ({', '.join(TRACE_SUFFIXES)}, optionally .gz) in it", path=str(path))
+            out.extend(found)
+        elif path.exists():
+            out.append(path)
+        else:
+            raise ConfigError("file not found", path=str(path))
+    return out
+
+
+def _open(path: Path) -> IO[bytes] | gzip.GzipFile:
+    try:
+        raw = path.open("rb")
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    if raw.peek(2)[:2] == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    return raw
+
+
+def read_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line, JSON value) per non-blank line; a file that is one multi-line JSON document yields it as line 1."""
+    shown = str(path)
+    handle = _open(path)
+    try:
+        first = True
+        number = 0
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw)
+            except UnicodeDecodeError:
+                raise ConfigError("not UTF-8 text", path=shown, line=number) from None
+            except json.JSONDecodeError as exc:
+                if first and raw.lstrip()[:1] in (b"{", b"["):
+                    yield from _whole_document(path)
+                    return
+                raise ConfigError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=shown, line=number) from None
+            first = False
+            yield number, value
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise ConfigError(f"cannot read: {exc}", path=shown) from None
+    finally:
+        handle.close()
+
+
+def _whole_document(path: Path) -> Iterator[tuple[int, Any]]:
+    handle = _open(path)
+    try:
+        data = handle.read(MAX_DOCUMENT_BYTES + 1)
+    finally:
+        handle.close()
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise ConfigError(
+            f"one JSON document over {MAX_DOCUMENT_BYTES // 2**20} MB: write one record per line to stream it",
+            path=str(path),
+        )
+    try:
+        value = json.loads(data)
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", path=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=exc.lineno) from None
+    for item in value if isinstance(value, list) else [value]:
+        yield 1, item
+
+
+def record_format(value: Any) -> str | None:
+    """Which reader a record needs, by its content; None when no known format matches."""
+    if not isinstance(value, dict):
+        return None
+    if "resourceSpans" in value:
+        return "otlp-traces"
+    if "resourceLogs" in value:
+        return "otlp-logs"
+    if "resourceMetrics" in value:
+        return "otlp-metrics"
+    if str(value.get("schema", "")).startswith("guardrail.decision/"):
+        return "decision-log"
+    if "hook_event_name" in value and "tool_name" in value:
+        return "claude-code-hook"
+    return None
+
+
+def observations(path: Path) -> Iterator[Observation]:
+    """Every observation in one file, in file order; the first unrecognised record is bad input."""
+    from guardrail.adapters import traces_otlp, traces_runtime
+
+    shown = str(path)
+    for line, value in read_records(path):
+        kind = record_format(value)
+        if kind == "otlp-traces":
+            yield from traces_otlp.spans(value, shown, line)
+        elif kind == "otlp-logs":
+            yield from traces_runtime.claude_log_events(value, shown, line)
+        elif kind == "decision-log":
+            yield traces_runtime.decision_record(value, shown, line)
+        elif kind == "claude-code-hook":
+            found = traces_runtime.hook_payload(value, shown, line)
+            if found is not None:
+                yield found
+        elif kind == "otlp-metrics":
+            continue
+        else:
+            keys = ", ".join(sorted(value)[:6]) if isinstance(value, dict) else type(value).__name__
+            raise ConfigError(
+                f"not a trace record guardrail reads (found: {keys})",
+                path=shown,
+                line=line,
+                hint="expected OTLP/JSON (resourceSpans/resourceLogs), a Claude Code hook payload or a decision log",
+            )
+
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "TRACE_SUFFIXES",
+    "Observation",
+    "observations",
+    "read_records",
+    "record_format",
+    "trace_files",
+]

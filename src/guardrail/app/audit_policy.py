@@ -1,0 +1,190 @@
+"""The policies over recorded calls: the action policy in batches, then the audit rules over the whole window.
+
+The action policy is the one replay enforces (`data.action.decision`, same input shape), asked once per batch
+through `data.audit.batch.decisions`, so a million calls cost a thousand engine round trips, not a million. A
+decision is a pure function of its input and the policy data, so identical inputs within an audit are decided once.
+The audit rules (`policies/audit/`, AUD-001..) see the window's aggregates in one query.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from guardrail.adapters.rego import UNDEFINED, PolicyEngine
+from guardrail.adapters.rego_meta import RuleMeta
+from guardrail.app.audit_stream import Judgeable
+from guardrail.core.audit import AuditFinding, TraceEvent
+from guardrail.core.findings import Location
+from guardrail.core.roster import Roster
+from guardrail.errors import EngineError
+
+BATCH_QUERY = "data.audit.batch.decisions"
+AUDIT_NAMESPACE = "audit"
+BATCH_SIZE = 1000
+_KINDS = {"deny": "deny", "violation": "deny", "warn": "warn"}
+_SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+def agent_contexts(roster: Roster) -> dict[str, dict[str, Any]]:
+    """What the action policy knows about each roster agent (the runner's AgentContext, per agent)."""
+    dump = roster.model_dump(mode="json")
+    return {
+        agent["name"]: {"agent": agent, "tools": dump["tools"], "data_classes": dump["data_classes"]}
+        for agent in dump["agents"]
+    }
+
+
+def judged(event: TraceEvent, roster_agents: set[str]) -> bool:
+    """Calls the action policy judges: tool calls that ran, by an agent on the roster (AUD-001 covers the rest)."""
+    return event.kind == "tool_call" and event.executed and event.agent in roster_agents
+
+
+def decision_input(item: Judgeable) -> dict[str, Any]:
+    event = item.event
+    return {
+        "context": event.agent,
+        "call": {"name": event.tool, "args": event.args if event.args is not None else {}},
+        "approvals": list(event.approvals),
+        "history": item.history,
+    }
+
+
+class BatchJudge:
+    """Action decisions for batches of calls: one engine query per batch, each distinct input decided once."""
+
+    def __init__(self, engine: PolicyEngine, contexts: dict[str, dict[str, Any]], *, memo_size: int = 20_000) -> None:
+        self.engine, self.contexts, self.memo_size = engine, contexts, memo_size
+        self._memo: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self.queries = self.decided = self.reused = 0
+
+    def violations(self, inputs: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """The action policy's violations for each input (empty when allowed), in order."""
+        keys = [json.dumps(i, sort_keys=True, separators=(",", ":"), default=str) for i in inputs]
+        known = {k: self._memo[k] for k in keys if k in self._memo}
+        wanted: dict[str, dict[str, Any]] = {}
+        for key, item in zip(keys, inputs, strict=True):
+            if key not in known:
+                wanted.setdefault(key, item)
+        self.reused += len(keys) - len(wanted)
+        if wanted:
+            known.update(zip(wanted, self._ask(list(wanted.values())), strict=True))
+            for key in wanted:
+                self._memo[key] = known[key]
+            while len(self._memo) > self.memo_size:
+                self._memo.popitem(last=False)
+        return [known[k] for k in keys]
+
+    def _ask(self, events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        used = {e["context"] for e in events}
+        value = self.engine.query(
+            BATCH_QUERY, {"contexts": {k: v for k, v in self.contexts.items() if k in used}, "events": events}
+        )
+        self.queries += 1
+        self.decided += len(events)
+        if not isinstance(value, list) or len(value) != len(events):  # undefined or misaligned: fail closed
+            raise EngineError(
+                f"{BATCH_QUERY} gave {'no' if value is UNDEFINED else 'a malformed'} answer for {len(events)} call(s)",
+                hint="policies/audit/batch.rego must return one data.action.decision per event",
+            )
+        return [_violations(d) for d in value]
+
+
+def _violations(decision: Any) -> list[dict[str, Any]]:
+    if not isinstance(decision, dict):
+        return [{"rule": "action.undecided", "msg": "the action policy gave no decision", "severity": "high"}]
+    found = [v for v in decision.get("violations") or [] if isinstance(v, dict)]
+    if not decision.get("allow", False) and not found:
+        found = [{"rule": "action.deny", "msg": "denied by the action policy", "severity": "high"}]
+    return found
+
+
+def event_location(event: TraceEvent) -> Location:
+    return Location(path=event.file, line=event.line or None)
+
+
+def where(event: TraceEvent) -> str:
+    return f"trace {event.trace_id or '-'}, span {event.span_id or '-'}, {event.time:%Y-%m-%d %H:%M:%SZ}"
+
+
+def action_finding(event: TraceEvent, violation: dict[str, Any], metas: dict[str, RuleMeta]) -> AuditFinding:
+    rule = str(violation.get("rule", "action.deny"))
+    meta = metas.get(rule)
+    severity = violation.get("severity") or (meta.severity if meta else None)
+    return AuditFinding(
+        rule=rule,
+        kind="deny",
+        msg=f"{violation.get('msg') or rule} ({where(event)})",
+        agent=event.agent,
+        severity=severity if severity in _SEVERITIES else "high",
+        controls=tuple(meta.controls) if meta else (),
+        title=meta.title if meta else None,
+        policy=meta.package.removeprefix("data.") if meta else "action",
+        location=event_location(event),
+        trace_id=event.trace_id,
+        span_id=event.span_id,
+        time=event.time,
+        tool=event.tool,
+    )
+
+
+def audit_rule_findings(
+    engine: PolicyEngine, window_input: dict[str, Any], metas: dict[str, RuleMeta], where: dict[str, Location]
+) -> list[AuditFinding]:
+    """Evaluate every deny/warn rule under data.audit (the batch package aside) in one query."""
+    value = engine.query(f"data.{AUDIT_NAMESPACE}", window_input)
+    if value is UNDEFINED or not isinstance(value, dict):
+        return []
+    out: list[AuditFinding] = []
+    for package, kind, items in _finding_sets(value, f"data.{AUDIT_NAMESPACE}"):
+        for item in items:
+            out.append(_audit_finding(item, package, kind, metas, where))
+    return out
+
+
+def _finding_sets(value: dict[str, Any], package: str) -> list[tuple[str, str, list[Any]]]:
+    out: list[tuple[str, str, list[Any]]] = []
+    for key, item in value.items():
+        if key in _KINDS and isinstance(item, list):
+            out.append((package, _KINDS[key], item))
+        elif isinstance(item, dict) and not key.endswith("_test") and key not in ("batch", "lib", "fixtures"):
+            out.extend(_finding_sets(item, f"{package}.{key}"))
+    return out
+
+
+def _audit_finding(
+    item: Any, package: str, kind: str, metas: dict[str, RuleMeta], where: dict[str, Location]
+) -> AuditFinding:
+    fields = item if isinstance(item, dict) else {"msg": str(item)}
+    rule = str(fields.get("rule") or f"{package.removeprefix('data.')}.{kind}")
+    meta = metas.get(rule)
+    severity = fields.get("severity") or (meta.severity if meta else None)
+    trace_id, span_id = fields.get("trace_id"), fields.get("span_id")
+    return AuditFinding(
+        rule=rule,
+        kind=kind,
+        msg=str(fields.get("msg") or rule),
+        agent=str(fields["agent"]) if fields.get("agent") is not None else None,
+        severity=severity if severity in _SEVERITIES else "medium",
+        controls=tuple(str(c) for c in (fields.get("controls") or (meta.controls if meta else ()))),
+        title=meta.title if meta else None,
+        policy=package.removeprefix("data."),
+        location=where.get(f"{trace_id}/{span_id}"),
+        trace_id=str(trace_id) if trace_id is not None else None,
+        span_id=str(span_id) if span_id is not None else None,
+    )
+
+
+__all__ = [
+    "BATCH_QUERY",
+    "BATCH_SIZE",
+    "BatchJudge",
+    "action_finding",
+    "agent_contexts",
+    "audit_rule_findings",
+    "decision_input",
+    "event_location",
+    "judged",
+]

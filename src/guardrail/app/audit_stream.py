@@ -1,0 +1,187 @@
+"""Assemble observations into events, one trace at a time, with bounded memory.
+
+A span often does not name its agent: the `invoke_agent` span above it does, and exporters write a parent after
+its children. Approvals and earlier calls (the action policy's `approvals` and `history`) are facts about the
+whole trace too. So observations are buffered per trace and a trace is assembled once it has been quiet for
+`idle` records (exporters write one trace's records close together), or when the buffer is full (the least
+recently seen trace goes first). Memory is bounded by the buffer, not by the input. A trace whose records
+arrive after it was assembled continues from a small remembered state (its span agents, approvals, history).
+
+Within a trace, records are taken in time order (file order breaks ties):
+- agent: the record's own, else the nearest ancestor span's, else `default_agent`;
+- approvals: tools a person approved in this trace at or before the call's time, or on the call's own span;
+- history: the agent's earlier executed calls in this trace whose arguments were recorded (at most HISTORY_MAX).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from guardrail.adapters.traces import Observation
+from guardrail.core.audit import TraceEvent
+
+HISTORY_MAX = 64  # earlier calls handed to the action policy per (trace, agent): ACT-005 looks back this far
+IDLE_RECORDS = 20_000  # a trace not seen for this many records is complete
+MAX_BUFFERED = 50_000  # observations held at once, across traces
+REMEMBERED_TRACES = 20_000  # assembled traces whose state is kept, for records that arrive late
+
+
+class Judgeable(NamedTuple):
+    """An event, and the history the action policy needs to judge it."""
+
+    event: TraceEvent
+    history: list[dict[str, Any]]
+
+
+@dataclass
+class _TraceState:
+    span_agents: dict[str, str | None] = field(default_factory=dict)
+    span_parents: dict[str, str | None] = field(default_factory=dict)
+    approvals: list[tuple[datetime, str | None, str, str]] = field(default_factory=list)  # time, span, tool, who
+    history: dict[str | None, deque[dict[str, Any]]] = field(default_factory=dict)
+    call_ids: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Window:
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def holds(self, time: datetime) -> bool:
+        return (self.since is None or time >= self.since) and (self.until is None or time < self.until)
+
+
+class TraceAssembler:
+    """Feed observations in file order; events come out as their traces complete."""
+
+    def __init__(
+        self,
+        aliases: Mapping[str, str],
+        *,
+        default_agent: str | None = None,
+        window: Window | None = None,
+        idle: int = IDLE_RECORDS,
+        max_buffered: int = MAX_BUFFERED,
+    ) -> None:
+        self.aliases = aliases
+        self.default_agent = default_agent
+        self.window = window or Window()
+        self.idle, self.max_buffered = idle, max_buffered
+        self.outside_window = 0
+        self.by_source: dict[str, int] = {}
+        self._buffer: OrderedDict[str, list[tuple[int, Observation]]] = OrderedDict()
+        self._last_seen: dict[str, int] = {}
+        self._buffered = 0
+        self._seq = 0
+        self._done: OrderedDict[str, _TraceState] = OrderedDict()
+
+    def feed(self, observation: Observation) -> Iterator[Judgeable]:
+        self._seq += 1
+        self.by_source[observation.source] = self.by_source.get(observation.source, 0) + 1
+        key = trace_key(observation)
+        items = self._buffer.get(key)
+        if items is None:
+            items = self._buffer[key] = []
+        else:
+            self._buffer.move_to_end(key)
+        items.append((self._seq, observation))
+        self._last_seen[key] = self._seq
+        self._buffered += 1
+        while self._buffer:
+            oldest = next(iter(self._buffer))
+            if self._buffered <= self.max_buffered and self._seq - self._last_seen[oldest] < self.idle:
+                break
+            yield from self._assemble(oldest)
+
+    def finish(self) -> Iterator[Judgeable]:
+        while self._buffer:
+            yield from self._assemble(next(iter(self._buffer)))
+
+    def _assemble(self, key: str) -> Iterator[Judgeable]:
+        items = self._buffer.pop(key)
+        del self._last_seen[key]
+        self._buffered -= len(items)
+        state = self._done.pop(key, None) or _TraceState()
+        yield from assemble_trace([o for _, o in items], state, self)
+        self._done[key] = state
+        if len(self._done) > REMEMBERED_TRACES:
+            self._done.popitem(last=False)
+
+
+def trace_key(observation: Observation) -> str:
+    return observation.trace_id or observation.session_id or f"{observation.file}:{observation.line}"
+
+
+def assemble_trace(
+    observations: Iterable[Observation], state: _TraceState, owner: TraceAssembler
+) -> Iterator[Judgeable]:
+    """Events of one trace (or the next part of one), in time order."""
+    ordered = sorted(observations, key=lambda o: o.time)  # stable: file order breaks ties
+    for o in ordered:
+        if o.span_id is not None:
+            if o.agent is not None or o.span_id not in state.span_agents:
+                state.span_agents[o.span_id] = o.agent
+            state.span_parents.setdefault(o.span_id, o.parent_id)
+        for approved_tool, who in o.approvals:
+            state.approvals.append((o.time, o.span_id, owner.aliases.get(approved_tool, approved_tool), who))
+    for o in ordered:
+        if o.kind is None:
+            continue
+        if o.call_id is not None:
+            if o.call_id in state.call_ids:
+                continue  # a second record of one call (a hook's Pre and Post, say)
+            state.call_ids.add(o.call_id)
+        if not owner.window.holds(o.time):
+            owner.outside_window += 1
+            continue
+        agent = _agent(o, state) or owner.default_agent
+        approved = [(t, who) for time, span, t, who in state.approvals if time <= o.time or span == o.span_id]
+        tool = o.catalog_tool or (owner.aliases.get(o.tool, o.tool) if o.tool is not None else None)
+        history = state.history.setdefault(agent, deque(maxlen=HISTORY_MAX))
+        event = TraceEvent(
+            kind=o.kind,
+            source=o.source,
+            time=o.time,
+            agent=agent,
+            model=o.model,
+            provider=o.provider,
+            tool=tool,
+            runtime_tool=o.tool if o.tool != tool else None,
+            args=o.args,
+            input_tokens=o.input_tokens,
+            output_tokens=o.output_tokens,
+            cost_usd=o.cost_usd,
+            trace_id=o.trace_id,
+            span_id=o.span_id,
+            session_id=o.session_id,
+            approvals=tuple(sorted({t for t, _ in approved})),
+            approvers=tuple(sorted({w for _, w in approved})),
+            executed=o.executed,
+            error=o.error,
+            file=o.file,
+            line=o.line,
+        )
+        yield Judgeable(event, list(history))
+        if o.kind == "tool_call" and o.executed and o.args is not None:
+            history.append({"name": tool, "args": o.args, "allowed": True})
+
+
+def _agent(o: Observation, state: _TraceState) -> str | None:
+    if o.agent is not None:
+        return o.agent
+    seen: set[str] = set()
+    parent = o.parent_id
+    while parent is not None and parent not in seen:
+        seen.add(parent)
+        agent = state.span_agents.get(parent)
+        if agent is not None:
+            return agent
+        parent = state.span_parents.get(parent)
+    return None
+
+
+__all__ = ["HISTORY_MAX", "IDLE_RECORDS", "Judgeable", "TraceAssembler", "Window", "assemble_trace", "trace_key"]
