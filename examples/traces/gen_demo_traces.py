@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+OUT = HERE  # where main() writes (a test regenerates into a temporary folder and compares)
 DAYS = [datetime(2026, 11, 27, 8, tzinfo=UTC) + timedelta(days=d) for d in range(3)]
 RNG = random.Random(20261127)
 PLANTED: list[dict[str, Any]] = []
@@ -287,9 +288,9 @@ def otlp_files() -> None:
         oi += run("content-writer", day, 3, "openinference", "balanced", content_writer)
         oi += run("seo", day, 3, "openinference", "budget", seo)
     plant("AUD-004", "seo", None, None, "seo holds analytics.query and never used it")
-    write_lines(HERE / "otlp-genai.jsonl", current)
-    write_lines(HERE / "otlp-legacy.jsonl.gz", legacy)
-    write_lines(HERE / "openinference.jsonl", oi)
+    write_lines(OUT / "otlp-genai.jsonl", current)
+    write_lines(OUT / "otlp-legacy.jsonl.gz", legacy)
+    write_lines(OUT / "openinference.jsonl", oi)
 
 
 # --- Claude Code events and guardrail's decision log ----------------------------------------------------------------
@@ -353,7 +354,7 @@ def claude_code_file() -> None:
             }
         ]
     }
-    write_lines(HERE / "claude-code.jsonl", [export])
+    write_lines(OUT / "claude-code.jsonl", [export])
 
 
 def decisions_file() -> None:
@@ -409,7 +410,7 @@ def decisions_file() -> None:
                 call,
                 "the hook allowed email.send without the approval the roster requires",
             )
-    write_lines(HERE / "decisions.jsonl", out)
+    write_lines(OUT / "decisions.jsonl", out)
 
 
 def write_lines(path: Path, records: list[dict[str, Any]]) -> None:
@@ -420,12 +421,15 @@ def write_lines(path: Path, records: list[dict[str, Any]]) -> None:
         path.write_bytes(text)
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
+    global OUT
+    OUT = out
     PLANTED.clear()
+    RNG.seed(20261127)
     otlp_files()
     claude_code_file()
     decisions_file()
-    (HERE / "planted.yaml").write_text(
+    (OUT / "planted.yaml").write_text(
         json.dumps(sorted(PLANTED, key=lambda p: (p["rule"], p["agent"])), indent=2) + "\n"
     )
 

@@ -92,11 +92,17 @@ def catalog_aliases(bundle: PolicyBundle) -> dict[str, str]:
 
 
 def list_price(model_id: str, input_tokens: int, output_tokens: int) -> float | None:
-    """Tokens at the model's list price (the price lookup the runner uses); None when nobody priced the model."""
-    from guardrail.adapters import llm, sim
+    """Tokens at the model's list price; None when nobody priced the model. Simulated models are priced from their
+    profiles (what the runner registers with litellm), so the demo needs no litellm import."""
+    from guardrail.adapters import sim_profiles
 
-    if model_id.startswith(llm.SIM_PREFIX):
-        sim.register()
+    if model_id.startswith("sim/"):
+        profile = sim_profiles.PROFILES.get(model_id.removeprefix("sim/"))
+        if profile is None:
+            return None
+        return input_tokens * profile.input_cost_per_token + output_tokens * profile.output_cost_per_token
+    from guardrail.adapters import llm
+
     cost = llm.token_cost(model_id, input_tokens, output_tokens)
     return cost if cost > 0 or (input_tokens == 0 and output_tokens == 0) else None
 

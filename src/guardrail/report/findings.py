@@ -139,6 +139,9 @@ def render_sarif(doc: FindingsDoc) -> str:
             "message": {"text": f"{f.agent}: {f.msg}" if f.agent else f.msg},
             "properties": {"severity": f.severity, "controls": list(f.controls), "kind": f.kind},
         }
+        for key in ("trace_id", "span_id"):  # audit findings: the trace and span an auditor opens
+            if getattr(f, key, None):
+                result["properties"][key] = getattr(f, key)  # type: ignore[index]
         if f.location is not None:
             region = {"startLine": f.location.line or 1}
             result["locations"] = [
