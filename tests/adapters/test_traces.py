@@ -160,7 +160,7 @@ def test_directories_are_walked_in_order_and_hidden_or_foreign_files_skipped(tmp
         (['{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": "a"}]}]}]}'], ":1:", "startTimeUnixNano"),
         (['{"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "soon"}]}]}]}'], ":1:", "nanoseconds"),
         (['{"resourceSpans": {"a": 1}}'], ":1:", "resourceSpans: expected a list"),
-        (['{"schema": "guardrail.decision/v1", "decision": "maybe"}'], ":1:", "decision must be one of"),
+        (['{"schema": "guardrail.decision/v1", "decision": "maybe"}'], ":1:", "not a decision record"),
     ],
 )
 def test_bad_records_name_the_file_and_line(tmp_path: Path, lines: list[str], where: str, message: str) -> None:
@@ -238,6 +238,8 @@ def test_hook_payloads_and_decision_records(tmp_path: Path) -> None:
         "decision": "ask",
         "session_id": "s",
         "tool_use_id": "u9",
+        "source": "claude-code",
+        "guardrail_version": "0.1.0",
     }
     path = write_jsonl(
         tmp_path / "h.jsonl",

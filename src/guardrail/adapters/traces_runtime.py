@@ -16,13 +16,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from guardrail.adapters.traces import Observation
 from guardrail.adapters.traces_otlp import AGENT_NAME, as_float, as_int, attributes, first, json_object, nanos
+from guardrail.core.decisions import DecisionRecord
 from guardrail.errors import ConfigError
 
 CLAUDE_AGENT = ("agent.name", "agent_type", "subagent_type", *AGENT_NAME)
 USER_APPROVAL_SOURCES = frozenset({"user", "user_temporary", "user_permanent"})
-DECISIONS = ("allow", "ask", "deny")
 PERMISSION_PROMPT = "runtime permission prompt (ask)"
 _TIME_KEYS = ("timestamp", "time", "ts")
 
@@ -155,34 +157,33 @@ def hook_payload(record: dict[str, Any], path: str, line: int) -> Observation | 
 
 def decision_record(record: dict[str, Any], path: str, line: int) -> Observation:
     """One line of guardrail's decision log: allow ran, ask ran after a person was asked, deny never ran."""
-    decision = record.get("decision")
-    if decision not in DECISIONS:
-        raise ConfigError(f"decision must be one of {', '.join(DECISIONS)}", path=path, line=line, field="decision")
-    if record.get("time") is None:
-        raise ConfigError("a decision record needs its time", path=path, line=line, field="time")
-    runtime_tool = record.get("runtime_tool") or record.get("tool")
+    try:
+        found = DecisionRecord.model_validate(record)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or None
+        raise ConfigError(f"not a decision record: {first['msg']}", path=path, line=line, field=where) from None
+    runtime_tool = found.runtime_tool or found.tool
     if not runtime_tool:
         raise ConfigError("a decision record names no tool", path=path, line=line, field="runtime_tool")
-    catalog = record.get("tool")
-    args = record.get("args")
-    approved = str(catalog or runtime_tool)
+    approved = found.tool or runtime_tool
     return Observation(
         kind="tool_call",
         source="decision-log",
-        time=iso_time(record["time"], "time", path, line),
+        time=found.time,
         file=path,
         line=line,
-        trace_id=record.get("trace_id") or record.get("session_id"),
-        span_id=record.get("span_id") or record.get("tool_use_id"),
-        agent=record.get("agent") or None,
-        model=record.get("model") or None,
-        tool=str(runtime_tool),
-        catalog_tool=str(catalog) if catalog else None,
-        args=args if isinstance(args, dict) else None,
-        session_id=record.get("session_id"),
-        approvals=((approved, PERMISSION_PROMPT),) if decision == "ask" else (),
-        executed=decision != "deny",
-        call_id=record.get("tool_use_id"),
+        trace_id=found.trace_id or found.session_id,
+        span_id=found.span_id or found.tool_use_id,
+        agent=found.agent,
+        model=found.model,
+        tool=runtime_tool,
+        catalog_tool=found.tool,
+        args=found.args if isinstance(found.args, dict) else None,
+        session_id=found.session_id,
+        approvals=((approved, PERMISSION_PROMPT),) if found.decision == "ask" else (),
+        executed=found.decision != "deny",
+        call_id=found.tool_use_id,
     )
 
 
