@@ -24,6 +24,8 @@ OFFLINE_DEFAULTS: dict[str, str] = {
     "MLFLOW_MODEL_CATALOG_URI": "",
     "DO_NOT_TRACK": "1",
     "HF_HUB_OFFLINE": "1",
+    # ray (guardrail audit --engine ray): no usage-stats report to Anyscale.
+    "RAY_USAGE_STATS_ENABLED": "0",
     # regorus: messages without a Rust backtrace.
     "RUST_BACKTRACE": "0",
 }

@@ -43,8 +43,11 @@ def any_value(value: Any) -> Any:
     """An OTLP AnyValue ({"stringValue": ...}, {"intValue": "3"}, arrays, kvlists) as a plain value."""
     if not isinstance(value, dict) or not value:
         return None
+    inner = value.get("stringValue")
+    if inner is not None:  # the common case, first
+        return inner
     kind, inner = next(iter(value.items()))
-    if kind == "stringValue" or kind == "boolValue" or kind == "doubleValue" or kind == "bytesValue":
+    if kind == "boolValue" or kind == "doubleValue" or kind == "bytesValue":
         return inner
     if kind == "intValue":
         return int(inner)
@@ -60,8 +63,10 @@ def attributes(items: Any) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     for item in items:
-        if isinstance(item, dict) and "key" in item:
+        try:
             out[item["key"]] = any_value(item.get("value"))
+        except (TypeError, KeyError, AttributeError):
+            continue  # not a {"key", "value"} pair: nothing to read
     return out
 
 

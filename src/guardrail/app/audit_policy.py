@@ -1,20 +1,18 @@
 """The policies over recorded calls: the action policy in batches, then the audit rules over the whole window.
 
 The action policy is the one replay enforces (`data.action.decision`, same input shape), asked once per batch
-through `data.audit.batch.decisions`, so a million calls cost a thousand engine round trips, not a million. A
-decision is a pure function of its input and the policy data, so identical inputs within an audit are decided once.
+through `data.audit.batch.decisions`, so a million calls cost a thousand engine round trips, not a million.
 The audit rules (`policies/audit/`, AUD-001..) see the window's aggregates in one query.
 """
 
 from __future__ import annotations
 
-import json
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 from guardrail.adapters.rego import UNDEFINED, PolicyEngine
 from guardrail.adapters.rego_meta import RuleMeta
+from guardrail.app.agent_loop import AgentContext
 from guardrail.app.audit_stream import Judgeable
 from guardrail.core.audit import AuditFinding, TraceEvent
 from guardrail.core.findings import Location
@@ -29,12 +27,10 @@ _SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 def agent_contexts(roster: Roster) -> dict[str, dict[str, Any]]:
-    """What the action policy knows about each roster agent (the runner's AgentContext, per agent)."""
-    dump = roster.model_dump(mode="json")
-    return {
-        agent["name"]: {"agent": agent, "tools": dump["tools"], "data_classes": dump["data_classes"]}
-        for agent in dump["agents"]
-    }
+    """What the action policy knows about each roster agent: the runner's AgentContext, so replay and audit hand
+    the policy the same facts."""
+    contexts = (AgentContext.from_roster(roster, a.name) for a in roster.agents)
+    return {c.agent["name"]: {"agent": c.agent, "tools": c.tools, "data_classes": c.data_classes} for c in contexts}
 
 
 def judged(event: TraceEvent, roster_agents: set[str]) -> bool:
@@ -53,40 +49,28 @@ def decision_input(item: Judgeable) -> dict[str, Any]:
 
 
 class BatchJudge:
-    """Action decisions for batches of calls: one engine query per batch, each distinct input decided once."""
+    """Action decisions for batches of calls: one engine query per batch.
 
-    def __init__(self, engine: PolicyEngine, contexts: dict[str, dict[str, Any]], *, memo_size: int = 20_000) -> None:
-        self.engine, self.contexts, self.memo_size = engine, contexts, memo_size
-        self._memo: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
-        self.queries = self.decided = self.reused = 0
+    No memo: the input of a recorded call holds the agent's earlier calls in its trace, so two calls almost never
+    share an input (a memo keyed on it measured a 9% hit rate on the demo and cost more than it saved)."""
+
+    def __init__(self, engine: PolicyEngine, contexts: dict[str, dict[str, Any]]) -> None:
+        self.engine, self.contexts = engine, contexts
+        self.queries = self.decided = 0
 
     def violations(self, inputs: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         """The action policy's violations for each input (empty when allowed), in order."""
-        keys = [json.dumps(i, sort_keys=True, separators=(",", ":"), default=str) for i in inputs]
-        known = {k: self._memo[k] for k in keys if k in self._memo}
-        wanted: dict[str, dict[str, Any]] = {}
-        for key, item in zip(keys, inputs, strict=True):
-            if key not in known:
-                wanted.setdefault(key, item)
-        self.reused += len(keys) - len(wanted)
-        if wanted:
-            known.update(zip(wanted, self._ask(list(wanted.values())), strict=True))
-            for key in wanted:
-                self._memo[key] = known[key]
-            while len(self._memo) > self.memo_size:
-                self._memo.popitem(last=False)
-        return [known[k] for k in keys]
-
-    def _ask(self, events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-        used = {e["context"] for e in events}
+        if not inputs:
+            return []
+        used = {e["context"] for e in inputs}
         value = self.engine.query(
-            BATCH_QUERY, {"contexts": {k: v for k, v in self.contexts.items() if k in used}, "events": events}
+            BATCH_QUERY, {"contexts": {k: v for k, v in self.contexts.items() if k in used}, "events": list(inputs)}
         )
         self.queries += 1
-        self.decided += len(events)
-        if not isinstance(value, list) or len(value) != len(events):  # undefined or misaligned: fail closed
+        self.decided += len(inputs)
+        if not isinstance(value, list) or len(value) != len(inputs):  # undefined or misaligned: fail closed
             raise EngineError(
-                f"{BATCH_QUERY} gave {'no' if value is UNDEFINED else 'a malformed'} answer for {len(events)} call(s)",
+                f"{BATCH_QUERY} gave {'no' if value is UNDEFINED else 'a malformed'} answer for {len(inputs)} call(s)",
                 hint="policies/audit/batch.rego must return one data.action.decision per event",
             )
         return [_violations(d) for d in value]

@@ -35,6 +35,20 @@ def _ref(event: TraceEvent) -> dict[str, Any]:
     return {"trace_id": event.trace_id, "span_id": event.span_id}
 
 
+def _order(event: TraceEvent) -> tuple[str, str, str]:
+    """Which of two events came first: by time, then ids, so every engine picks the same `first` whatever order
+    the events arrive in."""
+    return (event.time.isoformat(), event.trace_id or "", event.span_id or "")
+
+
+def _order_of(ref: dict[str, Any]) -> tuple[str, str, str]:
+    return tuple(ref["_order"])
+
+
+def _public(ref: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if ref is None else {k: v for k, v in ref.items() if not k.startswith("_")}
+
+
 @dataclass
 class _Day:
     cost: float = 0.0
@@ -84,7 +98,7 @@ class Tally:
         tally = self.agents.get(name)
         if tally is None:
             tally = self.agents[name] = _Agent()
-        if tally.first is None:
+        if tally.first is None or _order(event) < _order_of(tally.first):
             tally.first = self._remember(event)
         tally.errors += event.error
         key = f"{event.time:%Y-%m-%d}"
@@ -110,13 +124,15 @@ class Tally:
         self._spend(name, day, event)
 
     def _remember(self, event: TraceEvent) -> dict[str, Any]:
-        ref = _ref(event)
+        ref = {**_ref(event), "_order": _order(event)}
         self.where.setdefault(f"{event.trace_id}/{event.span_id}", Location(path=event.file, line=event.line or None))
         return ref
 
     def _model(self, tally: _Agent, event: TraceEvent) -> None:
         key = (event.provider, event.model)
         seen = tally.models.get(key)
+        if seen is not None and _order(event) < _order_of(seen["first"]):
+            seen["first"] = self._remember(event)
         if seen is None:
             seen = tally.models[key] = {
                 "model": event.model,
@@ -161,12 +177,12 @@ class Tally:
                     "cost_usd": round(d.cost, 6),
                     "calls": d.calls,
                     "unpriced_calls": d.unpriced,
-                    "last": d.last or t.first,
+                    "last": _public(d.last or t.first),
                 }
                 if d.calls == 0:
                     continue
                 if d.crossed is not None:
-                    entry["crossed"] = d.crossed
+                    entry["crossed"] = _public(d.crossed)
                 days.append(entry)
             agents.append(
                 {
@@ -174,8 +190,11 @@ class Tally:
                     "tool_calls": t.tool_calls,
                     "model_calls": t.model_calls,
                     "tools_used": dict(sorted(t.tools.items())),
-                    "first": t.first,
-                    "models": [m for _, m in sorted(t.models.items(), key=lambda kv: str(kv[0]))],
+                    "first": _public(t.first),
+                    "models": [
+                        {**m, "first": _public(m["first"])}
+                        for _, m in sorted(t.models.items(), key=lambda kv: str(kv[0]))
+                    ],
                     "days": days,
                 }
             )

@@ -1,0 +1,227 @@
+"""Audit throughput and memory: events/s through normalisation + the action policy, and peak memory.
+
+    python bench/bench_audit.py                      # 1,000,000 execute_tool spans, embedded engine, one core
+    python bench/bench_audit.py --spans 100000 --sizes 100000,1000000
+    python bench/bench_audit.py --ray 1,2            # also Ray Data with 1 and 2 workers (needs guardrail[ray])
+
+Targets (issue 13): >= 20,000 events/s on one core with the embedded engine; peak memory <= 500 MB whatever the
+input size. The spans are generated like a production export: one `resourceSpans` line per agent run (an
+`invoke_agent` span naming the agent, written after its `execute_tool` children, which do not), realistic arguments
+(order ids, queues, amounts), and a person's approval before each checkpointed call. Each measurement runs in a
+fresh process pinned to one CPU (the policy worker it forks inherits the pin), so "one core" means one core in
+total; peak memory is the high-water RSS of that process plus its policy worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_EVENTS_PER_S = 20_000
+TARGET_PEAK_MB = 500
+
+# agent -> (tools with an argument maker each), all granted in examples/roster.yaml
+WORK = {
+    "support-triage": ["crm.lookup_order", "tickets.route", "payments.refund"],
+    "refunds": ["crm.lookup_order", "crm.lookup_customer", "payments.refund", "email.send"],
+    "lead-qualification": ["crm.lookup_lead", "web.search", "crm.update_lead", "calendar.book"],
+    "content-writer": ["docs.search", "web.search", "cms.draft", "cms.publish"],
+    "research": ["web.search", "web.fetch", "docs.search"],
+}
+CHECKPOINTED = {"payments.refund", "email.send", "calendar.book", "cms.publish"}
+
+
+def _args(tool: str, rng: random.Random, n: int) -> dict[str, object]:
+    ref = f"LK-{rng.randint(10000, 99999)}"
+    if tool in ("crm.lookup_order", "crm.lookup_customer"):
+        return {"order_id": ref}
+    if tool == "tickets.route":
+        return {"ticket": f"T-{n}", "queue": rng.choice(["billing", "shipping", "returns", "technical"])}
+    if tool == "payments.refund":
+        return {"order_id": ref, "amount": rng.choice([19.0, 40.0, 129.0])}
+    if tool == "email.send":
+        return {"template": "refund_confirmation", "order_id": ref}
+    if tool in ("web.search", "docs.search"):
+        return {"q": rng.choice(["tent care", "trail shoes sizing", "winter gloves", "stove fuel"])}
+    if tool == "web.fetch":
+        return {"url": f"https://reviews.example/{rng.randint(1, 500)}"}
+    if tool in ("crm.lookup_lead", "crm.update_lead", "calendar.book"):
+        return {"lead_id": f"L-{rng.randint(1000, 9999)}", "score": rng.randint(1, 99)}
+    return {"title": f"draft {n}"}
+
+
+def _attr(key: str, value: str) -> dict[str, object]:
+    return {"key": key, "value": {"stringValue": value}}
+
+
+def generate(path: Path, spans: int, seed: int = 7) -> None:
+    """`spans` execute_tool spans in runs of 3-6 calls, one line per run."""
+    rng = random.Random(seed)
+    t0 = 1_796_000_000_000_000_000  # 2026-11-28 in Unix nanoseconds
+    written = run = 0
+    with path.open("w", encoding="utf-8") as out:
+        while written < spans:
+            agent = rng.choice(list(WORK))
+            trace = f"{run:032x}"
+            root = f"{run:016x}"
+            items = []
+            for k in range(min(rng.randint(3, 6), spans - written)):
+                tool = rng.choice(WORK[agent])
+                start = t0 + (run * 60 + k) * 1_000_000_000
+                if tool in CHECKPOINTED:
+                    items.append(
+                        {
+                            "traceId": trace,
+                            "spanId": f"{run:010x}a{k:05x}",
+                            "parentSpanId": root,
+                            "name": "approval",
+                            "startTimeUnixNano": str(start - 1000),
+                            "attributes": [
+                                _attr("guardrail.approval.tool", tool),
+                                _attr("guardrail.approval.approver", "lead"),
+                            ],
+                        }
+                    )
+                items.append(
+                    {
+                        "traceId": trace,
+                        "spanId": f"{run:010x}{k:06x}",
+                        "parentSpanId": root,
+                        "name": f"execute_tool {tool}",
+                        "startTimeUnixNano": str(start),
+                        "attributes": [
+                            _attr("gen_ai.operation.name", "execute_tool"),
+                            _attr("gen_ai.tool.name", tool),
+                            _attr("gen_ai.tool.call.arguments", json.dumps(_args(tool, rng, written))),
+                        ],
+                    }
+                )
+                written += 1
+            items.append(
+                {
+                    "traceId": trace,
+                    "spanId": root,
+                    "name": f"invoke_agent {agent}",
+                    "startTimeUnixNano": str(t0 + run * 60_000_000_000),
+                    "attributes": [_attr("gen_ai.operation.name", "invoke_agent"), _attr("gen_ai.agent.name", agent)],
+                }
+            )
+            out.write(json.dumps({"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": items}]}]}) + "\n")
+            run += 1
+
+
+def measure_embedded(path: Path) -> dict[str, float]:
+    """In this process (pinned to one CPU by the caller): read, assemble, judge and tally every event."""
+    from guardrail.adapters.rego_meta import parse_metadata  # noqa: F401  (imports outside the timed region)
+    from guardrail.adapters.roster_file import load_roster
+    from guardrail.adapters.traces import observations
+    from guardrail.app.audit import catalog_aliases, judge_stream, list_price
+    from guardrail.app.audit_policy import BatchJudge, agent_contexts
+    from guardrail.app.audit_score import Tally
+    from guardrail.app.audit_stream import TraceAssembler
+    from guardrail.app.engine import load_policies, open_engine
+
+    roster = load_roster(REPO / "examples" / "roster.yaml").roster
+    bundle = load_policies(REPO / "policies")
+    contexts = agent_contexts(roster)
+    engine = open_engine(bundle)
+    judge = BatchJudge(engine, contexts)
+    assembler = TraceAssembler(catalog_aliases(bundle))
+    tally = Tally(roster, list_price)
+
+    def items():  # type: ignore[no-untyped-def]
+        for observation in observations(path):
+            yield from assembler.feed(observation)
+        yield from assembler.finish()
+
+    started = time.perf_counter()
+    cpu = time.process_time()
+    events = violating = 0
+    for event, violations in judge_stream(items(), judge, set(contexts)):
+        tally.add(event, violations)
+        events += event.kind == "tool_call"
+        violating += bool(violations)
+    wall = time.perf_counter() - started
+    own_cpu = time.process_time() - cpu
+    engine.close()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "events": events,
+        "violating": violating,
+        "wall_s": wall,
+        "cpu_s": own_cpu + children.ru_utime + children.ru_stime,
+        "decided": judge.decided,
+        "queries": judge.queries,
+        "peak_mb": (own.ru_maxrss + children.ru_maxrss) / 1024,
+    }
+
+
+def run_child(mode: str, path: Path, extra: list[str]) -> dict[str, float]:
+    code = [sys.executable, __file__, "--child", mode, "--file", str(path), *extra]
+    proc = subprocess.run(code, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{mode} run failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--sizes", default="", help="also measure peak memory at these sizes (comma-separated)")
+    parser.add_argument("--ray", default="", help="Ray worker counts to measure, e.g. 1,2")
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--file", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "embedded":
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        print(json.dumps(measure_embedded(Path(args.file))))
+        return
+    if args.child == "ray":
+        from bench.bench_audit_ray import measure_ray
+
+        print(json.dumps(measure_ray(Path(args.file), args.workers, REPO)))
+        return
+    print(
+        f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min, {os.cpu_count()} cores)"
+    )
+    sizes = sorted({args.spans, *(int(s) for s in args.sizes.split(",") if s)})
+    with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
+        for size in sizes:
+            path = Path(tmp) / f"spans-{size}.jsonl"
+            generate(path, size)
+            mb = path.stat().st_size / 2**20
+            got = run_child("embedded", path, [])
+            rate = got["events"] / got["wall_s"]
+            print(
+                f"embedded, one core, {size:,} execute_tool spans ({mb:,.0f} MB of OTLP/JSON): "
+                f"{rate:,.0f} events/s (target >= {TARGET_EVENTS_PER_S:,}: ratio {rate / TARGET_EVENTS_PER_S:.2f}); "
+                f"{got['cpu_s'] / got['events'] * 1e6:.0f} us of CPU per event; "
+                f"{got['decided']:,.0f} distinct decisions in {got['queries']:,.0f} engine queries; "
+                f"peak {got['peak_mb']:.0f} MB (target <= {TARGET_PEAK_MB})"
+            )
+            for workers in (int(w) for w in args.ray.split(",") if w):
+                ray = run_child("ray", path, ["--workers", str(workers)])
+                ray_rate = ray["events"] / ray["wall_s"]
+                print(
+                    f"ray, {workers} worker(s), {size:,} spans: {ray_rate:,.0f} events/s "
+                    f"({ray['wall_s']:.1f} s, of which {ray['startup_s']:.1f} s starting Ray); "
+                    f"vs embedded: {ray_rate / rate:.2f}x; same findings: {ray['violating'] == got['violating']}"
+                )
+            path.unlink()
+    print(f"load after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    main()
