@@ -192,9 +192,8 @@ def main() -> None:
 
         print(json.dumps(measure_ray(Path(args.file), args.workers, REPO)))
         return
-    print(
-        f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min, {os.cpu_count()} cores)"
-    )
+    one, five, fifteen = os.getloadavg()
+    print(f"load: {one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min, {os.cpu_count()} cores)")
     sizes = sorted({args.spans, *(int(s) for s in args.sizes.split(",") if s)})
     with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
         for size in sizes:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "guardrail"
-HEAVY = {"litellm", "mlflow", "deepeval", "pandas", "numpy", "scipy", "opa_client", "regorus"}
+HEAVY = {"litellm", "mlflow", "deepeval", "pandas", "numpy", "scipy", "opa_client", "regorus", "ray"}
 
 
 def _imports(path: Path) -> list[tuple[str, bool]]:

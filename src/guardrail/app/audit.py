@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import guardrail
 from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, PolicyBundle, PolicyEngine
@@ -34,6 +34,9 @@ from guardrail.app.audit_policy import (
 )
 from guardrail.app.audit_score import Tally
 from guardrail.app.audit_stream import Judgeable, TraceAssembler, Window
+
+if TYPE_CHECKING:
+    from guardrail.app.audit_ray import RayCounters
 from guardrail.app.engine import load_policies, open_engine
 from guardrail.app.roster_check import load_waivers
 from guardrail.core.audit import AuditFinding, AuditReport, TraceEvent
@@ -151,6 +154,7 @@ def run_audit(options: AuditOptions) -> AuditReport:
     sink = _Sink(options.max_listed)
     engine: PolicyEngine = open_engine(bundle, timeout_s=options.timeout_s)
     by_source: dict[str, int] = {}
+    counters: RayCounters | TraceAssembler
     try:
         if options.engine == "ray":
             from guardrail.app.audit_ray import ray_judged_events

@@ -12,7 +12,7 @@ from typing import Any
 
 from guardrail.adapters.rego import UNDEFINED, PolicyEngine
 from guardrail.adapters.rego_meta import RuleMeta
-from guardrail.app.agent_loop import AgentContext
+from guardrail.app.agent_loop import AgentContext, Decider
 from guardrail.app.audit_stream import Judgeable
 from guardrail.core.audit import AuditFinding, TraceEvent
 from guardrail.core.findings import Location
@@ -54,7 +54,7 @@ class BatchJudge:
     No memo: the input of a recorded call holds the agent's earlier calls in its trace, so two calls almost never
     share an input (a memo keyed on it measured a 9% hit rate on the demo and cost more than it saved)."""
 
-    def __init__(self, engine: PolicyEngine, contexts: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, engine: Decider, contexts: dict[str, dict[str, Any]]) -> None:
         self.engine, self.contexts = engine, contexts
         self.queries = self.decided = 0
 
