@@ -264,3 +264,12 @@ def test_hook_payloads_and_decision_records(tmp_path: Path) -> None:
     bad = write_jsonl(tmp_path / "bad.jsonl", {k: v for k, v in hook.items() if k != "timestamp"})
     with pytest.raises(ConfigError, match="needs a time"):
         list(observations(bad))
+
+
+def test_trace_files_are_read_through_the_guarded_path(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        list(observations(fifo))

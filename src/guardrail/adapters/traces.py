@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from guardrail.adapters import files
+from guardrail.adapters.loading import parse_json
 from guardrail.errors import ConfigError
 
 TRACE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".log")
@@ -66,78 +70,79 @@ def trace_files(paths: Iterable[Path]) -> list[Path]:
     """Expand directories (sorted, hidden entries skipped); a named file is read whatever its suffix."""
     out: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if files.is_dir(path):
             found = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file()
+                if files.is_file(p)
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 and p.name.removesuffix(".gz").endswith(TRACE_SUFFIXES)
             )
             if not found:
                 raise ConfigError(f"no trace files ({', '.join(TRACE_SUFFIXES)}, optionally .gz) in it", path=str(path))
             out.extend(found)
-        elif path.exists():
+        elif files.probe(path) is not None:
             out.append(path)
         else:
             raise ConfigError("file not found", path=str(path))
     return out
 
 
-def _open(path: Path) -> IO[bytes] | gzip.GzipFile:
-    try:
-        raw = path.open("rb")
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from None
-    if raw.peek(2)[:2] == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    return raw
+@contextmanager
+def _open(path: Path) -> Iterator[IO[bytes]]:
+    """The file through guardrail's guarded path (regular files only, size limit), decompressed when gzip."""
+    with files.open_regular(path, limit=files.MAX_LINES_FILE_BYTES) as raw:
+        head = raw.read(2)
+        raw.seek(0)
+        if head == _GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped  # type: ignore[misc]
+        else:
+            yield raw
+
+
+def _lines(handle: IO[bytes], shown: str) -> Iterator[tuple[int, bytes]]:
+    number = 0
+    while True:
+        raw = handle.readline(files.MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > files.MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raise ConfigError(f"line longer than {files.MAX_LINE_BYTES:,} bytes", path=shown, line=number)
+        yield number, raw
 
 
 def read_records(path: Path) -> Iterator[tuple[int, Any]]:
     """(line, JSON value) per non-blank line; a file that is one multi-line JSON document yields it as line 1."""
     shown = str(path)
-    handle = _open(path)
     try:
-        first = True
-        number = 0
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                value = json.loads(raw)
-            except UnicodeDecodeError:
-                raise ConfigError("not UTF-8 text", path=shown, line=number) from None
-            except json.JSONDecodeError as exc:
+        with _open(path) as handle:
+            first = True
+            for number, raw in _lines(handle, shown):
+                if not raw.strip():
+                    continue
                 if first and raw.lstrip()[:1] in (b"{", b"["):
-                    yield from _whole_document(path)
-                    return
-                raise ConfigError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=shown, line=number) from None
-            first = False
-            yield number, value
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                    try:
+                        json.loads(raw)
+                    except ValueError:  # not a line of its own: the file is one pretty-printed document
+                        yield from _whole_document(path)
+                        return
+                first = False
+                yield number, parse_json(raw, shown, line=number)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise ConfigError(f"cannot read: {exc}", path=shown) from None
-    finally:
-        handle.close()
 
 
 def _whole_document(path: Path) -> Iterator[tuple[int, Any]]:
-    handle = _open(path)
-    try:
+    with _open(path) as handle:
         data = handle.read(MAX_DOCUMENT_BYTES + 1)
-    finally:
-        handle.close()
     if len(data) > MAX_DOCUMENT_BYTES:
         raise ConfigError(
             f"one JSON document over {MAX_DOCUMENT_BYTES // 2**20} MB: write one record per line to stream it",
             path=str(path),
         )
-    try:
-        value = json.loads(data)
-    except UnicodeDecodeError:
-        raise ConfigError("not UTF-8 text", path=str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"invalid JSON: {exc.msg} (column {exc.colno})", path=str(path), line=exc.lineno) from None
+    value = parse_json(data, str(path))
     for item in value if isinstance(value, list) else [value]:
         yield 1, item
 
