@@ -38,7 +38,7 @@ from guardrail.app.audit_stream import Judgeable, TraceAssembler, Window
 if TYPE_CHECKING:
     from guardrail.app.audit_ray import RayCounters
 from guardrail.app.engine import load_policies, open_engine
-from guardrail.app.roster_check import load_waivers
+from guardrail.app.governance import load_waivers
 from guardrail.core.audit import AuditFinding, AuditReport, TraceEvent
 from guardrail.core.findings import SEVERITY_ORDER, apply_waivers
 from guardrail.core.hashing import policies_hash
