@@ -137,10 +137,10 @@ def bare_calls(client: str, latency_ms: float, calls: int, concurrency: int, *, 
             {"role": "tool", "tool_call_id": "c1", "content": '{"status": "delivered"}'},
         ]
 
-    from guardrail.app.replay import register_prices
-    from guardrail.core.suite import Candidate
+    from guardrail.adapters.llm import register_prices
 
-    register_prices([Candidate(id="openai/x", **PRICES)])  # as the runner does for its priced candidates
+    # as the litellm transport does for priced candidates
+    register_prices({"openai/x": (PRICES["input_cost_per_token"], PRICES["output_cost_per_token"])})
 
     async def run(server: ServerProcess) -> float:
         import aiohttp

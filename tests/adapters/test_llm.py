@@ -115,7 +115,8 @@ def test_known_model_is_priced_by_litellm_unknown_costs_zero(serve: Callable[...
     known, _ = send(
         CompletionRequest(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], params=server.params)
     )
-    unknown, _ = send(request(server))
+    # not openai/fake: other tests give it spec prices, which the litellm transport registers process-wide
+    unknown, _ = send(request(server).model_copy(update={"model": "openai/priced-nowhere"}))
     assert isinstance(known, Completion) and isinstance(unknown, Completion)
     assert known.cost_usd > 0
     assert unknown.cost_usd == 0.0

@@ -222,11 +222,13 @@ def test_logs_to_a_real_mlflow_server_over_http(tmp_path: Path) -> None:
     assert any((server_root / "server-artifacts").rglob("candidate.json"))  # artifacts went through the server
 
 
-def test_warming_up_never_creates_a_store(tmp_path: Path) -> None:
-    from guardrail.adapters import mlflow_store
+def test_warming_up_creates_only_the_projects_own_store(tmp_path: Path) -> None:
+    from guardrail.adapters import mlflow_process
 
     missing = tmp_path / "nowhere" / "mlflow.db"
-    mlflow_store._warm(f"sqlite:///{missing}")
+    mlflow_process._warm(f"sqlite:///{missing}", create=False)  # a store the user named: never made by warming
     assert not missing.exists() and not (tmp_path / "nowhere").exists()
-    mlflow_store._warm("http://127.0.0.1:9")  # a server URI is not contacted while warming
-    mlflow_store._warm(None)
+    mlflow_process._warm("http://127.0.0.1:9", create=True)  # a server URI is not contacted while warming
+    own = tmp_path / "project" / ".guardrail" / "mlflow.db"
+    mlflow_process._warm(f"sqlite:///{own}", create=True)
+    assert own.is_file()

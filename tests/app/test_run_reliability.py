@@ -59,6 +59,7 @@ def test_mixed_faults_end_with_one_row_per_task_and_no_extra_requests(tmp_path: 
     rows = outcome.rows
     assert sum(r.status == "error" for r in rows) <= 2  # four attempts per call make survivors rare
     assert all(r.model_calls >= 1 for r in rows)
+    assert sum(r.model_calls for r in rows) == client.stats.calls_made  # retries are counted where they happened
 
 
 @pytest.mark.slow

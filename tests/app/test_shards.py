@@ -141,7 +141,9 @@ def test_faults_across_workers_end_with_one_row_per_task_and_no_extra_requests(t
     assert len(keys) == len(set(keys)) == 120
     assert {"500", "429", "hang"} <= set(log.outcomes())
     assert max(log.per_body().values()) <= RetryPolicy().max_attempts  # no request beyond its retries
-    assert len(log.per_body()) == sum(r.model_calls for r in rows)  # each call the rows count, asked once (+ retries)
+    # the rows count every request, retries included: the server saw no more (a client-side timeout may fire
+    # before a request reaches it), and every call was asked (distinct bodies) at most that often
+    assert len(log.per_body()) < log.count <= sum(r.model_calls for r in rows)
     assert sum(r.status == "error" for r in rows) <= 3
 
 

@@ -4,8 +4,8 @@ The only module that talks to litellm's completion API. It sends exactly one req
 OpenAI SDK's own retries are off (`num_retries=n` would send 2n+1 requests), because the retry policy, the
 throttle and the cache above it must count and shape every request themselves.
 
-    call_once(request) -> Completion | CallError
     call_once_with_hint(request) -> (Completion | CallError, retry_after_s | None)   # for the retry loop
+    LiteLLMTransport()        # the same, as the transport registry's catch-all (adapters/transport.py)
     classify(exc, model) -> (CallError, retry_after_s | None)
     scrub(text) -> text without anything that looks like a credential
 """
@@ -19,12 +19,14 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import guardrail  # noqa: F401  (offline defaults before litellm is imported)
+from guardrail.adapters import price_table
 from guardrail.core import secrets
 from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest, ErrorKind, ToolCall
+from guardrail.core.llm import TransportRoute as Route
 
 Prices = Mapping[str, tuple[float, float]]  # model id -> (input cost per token, output cost per token)
 
@@ -181,15 +183,18 @@ def tool_arguments(raw: Any) -> dict[str, Any]:
 
 
 def token_cost(model: str, prompt: int, completion: int, prices: Prices | None = None) -> float:
-    """Tokens x the spec's prices, else litellm's list price for the model; 0 for a model nobody priced."""
-    input_cost, output_cost = prices[model] if prices and model in prices else _list_price(model)
+    """Tokens x the spec's prices, else the list price (bundled table, then litellm); 0 for a model nobody priced."""
+    if prices and model in prices:
+        input_cost, output_cost = prices[model]
+    else:
+        input_cost, output_cost = price_table.list_price(model) or _litellm_price(model)
     return prompt * input_cost + completion * output_cost
 
 
 @functools.lru_cache(maxsize=256)
-def _list_price(model: str) -> tuple[float, float]:
-    """litellm's price per input and output token (looked up once per model: the lookup is slow for a model it
-    does not know, which then costs nothing)."""
+def _litellm_price(model: str) -> tuple[float, float]:
+    """litellm's price per input and output token, for a model the bundled table lacks (looked up once per model:
+    importing litellm takes seconds, and the lookup is slow for a model it does not know, which then costs nothing)."""
     try:
         info = _litellm().get_model_info(model)
     except Exception:  # unknown model: litellm raises rather than returning None
@@ -274,18 +279,62 @@ async def call_once_with_hint(
         return error.model_copy(update={"latency_s": time.monotonic() - started}), retry_after
 
 
-async def call_once(request: CompletionRequest, prices: Prices | None = None) -> CallResult:
-    """One request, no retries: a Completion, or a CallError saying what went wrong."""
-    result, _ = await call_once_with_hint(request, prices)
-    return result
+def register_prices(prices: Prices) -> None:
+    """Tell litellm the per-token prices the spec gives, so its own bookkeeping agrees with ours and skips a slow
+    search through its price list for a model it does not know (about a third of its per-call CPU here)."""
+    priced = {
+        model: {
+            "input_cost_per_token": input_cost,
+            "output_cost_per_token": output_cost,
+            "litellm_provider": model.split("/", 1)[0] if "/" in model else "openai",
+            "mode": "chat",
+            "cache_creation_input_token_cost": 0.0,  # stated so litellm does not warn about them on stderr
+            "cache_read_input_token_cost": 0.0,
+        }
+        for model, (input_cost, output_cost) in prices.items()
+        if not model.startswith(SIM_PREFIX)
+    }
+    if priced:
+        _litellm().register_model(priced)
+
+
+_registered: dict[str, tuple[float, float] | None] = {}  # what this process told litellm (its registries are global)
+
+
+class LiteLLMTransport:
+    """Every call the registry's other transports do not take: simulated models, hosted providers, litellm-only
+    params. litellm is imported, and simulated models and spec prices registered, at the first request (or by
+    `warm`), never before: a run that needs none of it does not pay seconds of imports."""
+
+    route: Route = "litellm"
+
+    def handles(self, model: str, params: Mapping[str, Any]) -> bool:
+        return True
+
+    def warm(self, models: Iterable[str], prices: Prices | None) -> None:
+        preload()
+        if any(model.startswith(SIM_PREFIX) for model in models) and SIM_PREFIX not in _registered:
+            from guardrail.adapters import sim
+
+            sim.register()
+            _registered[SIM_PREFIX] = None
+        new = {m: p for m, p in (prices or {}).items() if _registered.get(m) != p}
+        if new:
+            register_prices(new)
+            _registered.update(new)
+
+    async def send(self, request: CompletionRequest, prices: Prices | None) -> tuple[CallResult, float | None]:
+        self.warm((request.model,), prices)  # once per model and price list: a set lookup after that
+        return await call_once_with_hint(request, prices)
 
 
 __all__ = [
+    "LiteLLMTransport",
     "Prices",
-    "call_once",
     "call_once_with_hint",
     "classify",
     "preload",
+    "register_prices",
     "retry_after_s",
     "scrub",
     "to_completion",

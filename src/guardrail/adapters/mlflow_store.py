@@ -5,22 +5,23 @@ policies and spec, guardrail version, the gate decision); each child carries the
 metric with its interval bounds (`metric`, `metric_lo`, `metric_hi`), its verdict and its artifacts, so the
 MLflow UI's compare view shows candidates side by side.
 
-mlflow is imported here only, lazily. We talk to it through `MlflowClient(tracking_uri)` and never through the
-fluent API, so no global state (active run, tracking URI) leaks into the process. The local default store is a
+mlflow is imported only in the logging process (`adapters/mlflow_process.py`: started early, so its import overlaps
+the replay), which calls `log_runs`; this process writes the per-candidate files it attaches and waits for the run
+ids. We talk to mlflow through `MlflowClient(tracking_uri)` and never through the fluent API, so no global state
+(active run, tracking URI) leaks. The local default store is a
 sqlite file under `.guardrail/`; its experiments are created with an explicit artifact location under the
 project, because mlflow otherwise writes artifacts to `./mlruns` in whatever directory the user stands in.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
+import os
 import re
 import tempfile
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guardrail.core.recommend import CandidateStats, CandidateVerdict, Comparison
 from guardrail.core.results import ResultRow
@@ -28,38 +29,21 @@ from guardrail.core.stats import Interval
 from guardrail.core.summary import JudgeMetricStats, Summary, Tracking
 from guardrail.errors import CouldNotFinish
 
+if TYPE_CHECKING:
+    from guardrail.adapters.mlflow_process import LogJob
+
 TableWriter = Callable[[Path, list[ResultRow]], None]
 _KEY_UNSAFE = re.compile(r"[^\w.\- /]")
 _MAX_PARAM = 500  # long values are cut: params are for comparing, the summary artifact keeps everything
 _BATCH = 100  # mlflow accepts at most 100 params / 100 tags per log_batch
 
 
-_prefetch: threading.Thread | None = None
+def prefetch(tracking_uri: str, *, create: bool = False) -> None:
+    """Start the logging process now, so importing mlflow and opening the store overlap the caller's own work; a
+    sqlite store is created only when `create` (the project's own store), a server is not contacted."""
+    from guardrail.adapters import mlflow_process
 
-
-def prefetch(tracking_uri: str | None = None) -> None:
-    """Start importing mlflow (and opening an existing local store) in a background thread; idempotent.
-
-    `import mlflow` takes 1.5-6 s (it pulls in pandas, SQLAlchemy, ...) and opening a sqlite store checks its
-    schema (another second or two); mlflow caches the store per URI. `guardrail run` calls this before its
-    replay, which mostly waits on model calls, so that work overlaps the wait instead of adding to the run.
-    A sqlite store is only opened when its file exists: warming up must never create a database anywhere.
-    """
-    global _prefetch
-    if _prefetch is None:
-        _prefetch = threading.Thread(target=_warm, args=(tracking_uri,), name="guardrail-mlflow-prefetch", daemon=True)
-        _prefetch.start()
-
-
-def _warm(tracking_uri: str | None) -> None:
-    with contextlib.suppress(Exception):  # a broken install or store surfaces, translated, when we really log
-        from mlflow.tracking import MlflowClient
-
-        local = (
-            tracking_uri.removeprefix("sqlite:///") if tracking_uri and tracking_uri.startswith("sqlite:///") else ""
-        )
-        if local and Path(local).is_file():
-            MlflowClient(tracking_uri=tracking_uri).search_experiments(max_results=1)
+    mlflow_process.warm(tracking_uri, create=create)
 
 
 def _key(name: str) -> str:
@@ -144,16 +128,7 @@ class _Client:
     """The few MlflowClient calls we make, with batching and errors translated at the boundary."""
 
     def __init__(self, tracking_uri: str) -> None:
-        import logging
-
-        if _prefetch is not None:
-            _prefetch.join()  # finish a prefetching import rather than race it
-
         from mlflow.tracking import MlflowClient
-
-        # "Creating initial MLflow database tables..." is mlflow's business, not the user's
-        for name in ("mlflow.store.db.utils", "alembic.runtime.migration"):
-            logging.getLogger(name).setLevel(logging.WARNING)
 
         self.uri = tracking_uri
         self.client = MlflowClient(tracking_uri=tracking_uri)
@@ -214,40 +189,56 @@ def log_comparison(
 ) -> Tracking:
     """Log the parent run and one child per candidate; return the ids (the evidence records carry them).
 
-    `write_table` writes one candidate's rows as the results table each child carries (the app's CSV writer).
+    `write_table` writes one candidate's rows as the results table each child carries (the app's CSV writer);
+    the logging itself happens in the logging process, which `prefetch` may have started already.
     """
-    try:
-        return _log(
-            summary,
-            rows,
+    from guardrail.adapters.mlflow_process import LogJob, log
+
+    with tempfile.TemporaryDirectory(prefix="guardrail-mlflow-") as tmp:
+        job = LogJob(
+            summary=summary,
             tracking_uri=tracking_uri,
             artifact_root=artifact_root,
-            artifacts=artifacts,
-            write_table=write_table,
+            artifacts=list(artifacts),
+            tables=_candidate_files(summary, rows, Path(tmp), write_table),
+            env={k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")},
         )
-    except CouldNotFinish:
-        raise
-    except Exception as exc:  # mlflow raises MlflowException, requests/urllib3 and sqlalchemy errors
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CouldNotFinish(
-            f"could not log to MLflow at {tracking_uri}: {first}",
-            hint="the reports were written; rerun with --no-track, or check --tracking-uri",
-        ) from exc
+        try:
+            return log(job)
+        except CouldNotFinish as exc:
+            raise CouldNotFinish(
+                str(exc), hint="the reports were written; rerun with --no-track, or check --tracking-uri"
+            ) from None
 
 
-def _log(
-    summary: Summary,
-    rows: Sequence[ResultRow],
-    *,
-    tracking_uri: str,
-    artifact_root: Path | None,
-    artifacts: Sequence[Path],
-    write_table: TableWriter,
-) -> Tracking:
+def _candidate_files(
+    summary: Summary, rows: Sequence[ResultRow], folder: Path, write_table: TableWriter
+) -> dict[str, list[Path]]:
+    """Each candidate's own results table and record (stats, comparison, verdict), in `folder`."""
+    files: dict[str, list[Path]] = {}
+    for s in summary.candidates:
+        own = folder / _key(s.candidate).replace("/", "_")
+        own.mkdir()
+        write_table(own / "results.csv", [r for r in rows if r.candidate == s.candidate])
+        comparison, verdict = summary.comparison_of(s.candidate), summary.gate.verdict(s.candidate)
+        record = {
+            "stats": s.model_dump(mode="json"),
+            "comparison": comparison.model_dump(mode="json") if comparison else None,
+            "verdict": verdict.model_dump(mode="json") if verdict else None,
+        }
+        (own / "candidate.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+        files[s.candidate] = [own / "results.csv", own / "candidate.json"]
+    return files
+
+
+def log_runs(job: LogJob) -> Tracking:
+    """In the logging process: the parent run, then one child run per candidate with its files."""
+    summary, artifacts = job.summary, job.artifacts
+    tracking_uri = job.tracking_uri
     prov = summary.provenance
     client = _Client(tracking_uri)
     name = experiment_name(prov.eval_name)
-    experiment_id = client.experiment(name, artifact_root)
+    experiment_id = client.experiment(name, job.artifact_root)
     common = {
         "guardrail.run_id": prov.run_id,
         "guardrail.eval": prov.eval_name,
@@ -291,53 +282,38 @@ def _log(
         tags={},
     )
     children: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="guardrail-mlflow-") as tmp:
-        for s in summary.candidates:
-            verdict = summary.gate.verdict(s.candidate)
-            comparison = summary.comparison_of(s.candidate)
-            tags = {
-                **common,
-                "mlflow.parentRunId": parent,
-                "guardrail.candidate": s.candidate,
-                "guardrail.simulated": str(s.simulated).lower(),
-                "guardrail.verdict": "pass" if verdict and verdict.passed else "fail",
-                "guardrail.reasons": "; ".join(r.msg for r in verdict.reasons)[:4000] if verdict else "",
-            }
-            run_name = f"{s.candidate} (simulated)" if s.simulated else s.candidate
-            child = client.run(experiment_id, run_name, tags)
-            children[s.candidate] = child
-            client.log(
-                child,
-                params={
-                    "model": s.candidate,
-                    "simulated": str(s.simulated).lower(),
-                    "baseline": summary.baseline,
-                    "is_baseline": str(s.candidate == summary.baseline).lower(),
-                    "noninferiority_margin": str(summary.thresholds.get("noninferiority_margin")),
-                    "rows": str(s.rows),
-                },
-                metrics={**candidate_metrics(s, comparison, verdict), **judge_metrics(summary.judge, s.candidate)},
-                tags={},
-            )
-            folder = Path(tmp) / _key(s.candidate).replace("/", "_")
-            folder.mkdir()
-            own = folder / "results.csv"
-            write_table(own, [r for r in rows if r.candidate == s.candidate])
-            record = folder / "candidate.json"
-            record.write_text(
-                json.dumps(
-                    {
-                        "stats": s.model_dump(mode="json"),
-                        "comparison": comparison.model_dump(mode="json") if comparison else None,
-                        "verdict": verdict.model_dump(mode="json") if verdict else None,
-                    },
-                    indent=2,
-                ),
-                encoding="utf-8",
-            )
-            for path in (own, record, *(p for p in artifacts if p.name == "report.html")):
-                client.artifact(child, path)
-            client.finish(child)
+    for s in summary.candidates:
+        verdict = summary.gate.verdict(s.candidate)
+        tags = {
+            **common,
+            "mlflow.parentRunId": parent,
+            "guardrail.candidate": s.candidate,
+            "guardrail.simulated": str(s.simulated).lower(),
+            "guardrail.verdict": "pass" if verdict and verdict.passed else "fail",
+            "guardrail.reasons": "; ".join(r.msg for r in verdict.reasons)[:4000] if verdict else "",
+        }
+        run_name = f"{s.candidate} (simulated)" if s.simulated else s.candidate
+        child = client.run(experiment_id, run_name, tags)
+        children[s.candidate] = child
+        client.log(
+            child,
+            params={
+                "model": s.candidate,
+                "simulated": str(s.simulated).lower(),
+                "baseline": summary.baseline,
+                "is_baseline": str(s.candidate == summary.baseline).lower(),
+                "noninferiority_margin": str(summary.thresholds.get("noninferiority_margin")),
+                "rows": str(s.rows),
+            },
+            metrics={
+                **candidate_metrics(s, summary.comparison_of(s.candidate), verdict),
+                **judge_metrics(summary.judge, s.candidate),
+            },
+            tags={},
+        )
+        for path in (*job.tables.get(s.candidate, ()), *(p for p in artifacts if p.name == "report.html")):
+            client.artifact(child, path)
+        client.finish(child)
     for path in artifacts:
         client.artifact(parent, path)
     client.finish(parent)
@@ -350,4 +326,12 @@ def _log(
     )
 
 
-__all__ = ["candidate_metrics", "experiment_name", "interval_metrics", "judge_metrics", "log_comparison", "prefetch"]
+__all__ = [
+    "candidate_metrics",
+    "experiment_name",
+    "interval_metrics",
+    "judge_metrics",
+    "log_comparison",
+    "log_runs",
+    "prefetch",
+]

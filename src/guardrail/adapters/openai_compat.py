@@ -18,12 +18,13 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from typing import Any
 
 from guardrail.adapters import llm
 from guardrail.core import secrets
 from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest, ErrorKind, ToolCall
+from guardrail.core.llm import TransportRoute as Route
 
 PREFIX = "openai/"
 # Params sent verbatim in the request body (the OpenAI chat completions API's own names).
@@ -143,16 +144,26 @@ def to_completion(data: Any, model: str, latency_s: float, prices: llm.Prices | 
 
 
 class OpenAICompatClient:
-    """One aiohttp session per event loop, kept open across calls (keep-alive) and closed when the loop ends:
-    asyncio.run() closes every unfinished async generator before it closes its loop, and a generator started with
-    the session closes it then, inside that loop. No caller has to remember to."""
+    """The transport for plain OpenAI-compatible servers (`adapters/transport.py`).
+
+    One aiohttp session per event loop, opened at the first request, kept open across calls (keep-alive) and
+    closed when the loop ends: asyncio.run() closes every unfinished async generator before it closes its loop,
+    and a generator started with the session closes it then, inside that loop. No caller has to remember to."""
+
+    route: Route = "openai-compatible"
 
     def __init__(self) -> None:
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._guard: AsyncGenerator[None, None] | None = None
 
-    async def call_once_with_hint(
+    def handles(self, model: str, params: Mapping[str, Any]) -> bool:
+        return handles(model, params)
+
+    def warm(self, models: Iterable[str], prices: llm.Prices | None) -> None:
+        import aiohttp  # noqa: F401  (its import is this client's only set-up outside an event loop)
+
+    async def send(
         self, request: CompletionRequest, prices: llm.Prices | None = None
     ) -> tuple[CallResult, float | None]:
         """Send one request; the second item is the provider's Retry-After in seconds when it gave one."""

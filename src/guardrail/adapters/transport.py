@@ -1,40 +1,75 @@
-"""Which client sends a model call: the direct OpenAI-compatible client where it can, litellm for everything else.
+"""Which client sends a model call: an ordered registry of transports, the first that handles a call sends it.
 
     route("auto", "openai/x", params)          # "openai-compatible" | "litellm", recorded in run.json per candidate
     transport = Transport("auto")              # or "litellm": every call through litellm
     result, retry_after = await transport.send(request, prices)   # connections close when the event loop ends
 
-"auto" sends `openai/<name>` calls with an `api_base` and only OpenAI's own params straight to the server
-(`adapters/openai_compat.py`, why there); simulated models, hosted providers and anything else go through litellm.
-Both paths return the same records and errors, so the cache, throttle and retry policy above cannot tell them apart.
+In "auto" mode the direct OpenAI-compatible client (`adapters/openai_compat.py`, why there) comes first: it takes
+`openai/<name>` calls with an `api_base` and only OpenAI's own params; litellm (`adapters/llm.py`) takes everything
+else (simulated models, hosted providers). Both return the same records and errors, so the cache, throttle and
+retry policy above cannot tell them apart. A new transport is a class with `route`, `handles()` and `send()`, put in
+`_registry` before the ones it should win over.
+
+Nothing is imported or set up until a transport sends its first request (litellm alone costs seconds), so a run
+whose every answer is in the cache does no client set-up at all. `Transport.send` is the one place every request
+passes before it leaves, whichever transport sends it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
-from guardrail.adapters import llm, openai_compat
+from guardrail.adapters.llm import LiteLLMTransport, Prices
+from guardrail.adapters.openai_compat import OpenAICompatClient
 from guardrail.core.llm import CallResult, CompletionRequest
 from guardrail.core.llm import TransportMode as Mode
 from guardrail.core.llm import TransportRoute as Route
 
 
+class ModelTransport(Protocol):
+    """One way of sending a request: exactly one attempt, provider trouble returned as a CallError."""
+
+    route: Route
+
+    def handles(self, model: str, params: Mapping[str, Any]) -> bool: ...
+
+    async def send(self, request: CompletionRequest, prices: Prices | None) -> tuple[CallResult, float | None]: ...
+
+    def warm(self, models: Iterable[str], prices: Prices | None) -> None:
+        """Pay the transport's imports and registrations now (before a fork, or before any deadline starts)."""
+
+
+def _registry(mode: Mode) -> list[ModelTransport]:
+    """The transports in the order they are asked; the last one handles every call."""
+    last: list[ModelTransport] = [LiteLLMTransport()]
+    return last if mode == "litellm" else [OpenAICompatClient(), *last]
+
+
 def route(mode: Mode, model: str, params: Mapping[str, Any]) -> Route:
-    return "openai-compatible" if mode == "auto" and openai_compat.handles(model, params) else "litellm"
+    """Which transport sends calls to `model` with `params` in this mode."""
+    return next(t.route for t in _registry(mode) if t.handles(model, params))
 
 
 class Transport:
     def __init__(self, mode: Mode = "auto") -> None:
         self.mode = mode
-        self._direct = openai_compat.OpenAICompatClient()
+        self._transports = _registry(mode)
 
-    async def send(
-        self, request: CompletionRequest, prices: llm.Prices | None = None
-    ) -> tuple[CallResult, float | None]:
-        if route(self.mode, request.model, request.params) == "openai-compatible":
-            return await self._direct.call_once_with_hint(request, prices)
-        return await llm.call_once_with_hint(request, prices)
+    def pick(self, model: str, params: Mapping[str, Any]) -> ModelTransport:
+        return next(t for t in self._transports if t.handles(model, params))
+
+    def warm(self, calls: Iterable[tuple[str, Mapping[str, Any]]], prices: Prices | None = None) -> None:
+        """Set up, now, every transport that these (model, params) would use."""
+        used: dict[int, tuple[ModelTransport, list[str]]] = {}
+        for model, params in calls:
+            transport = self.pick(model, params)
+            used.setdefault(id(transport), (transport, []))[1].append(model)
+        for transport, models in used.values():
+            transport.warm(models, prices)
+
+    async def send(self, request: CompletionRequest, prices: Prices | None = None) -> tuple[CallResult, float | None]:
+        return await self.pick(request.model, request.params).send(request, prices)
 
 
-__all__ = ["Mode", "Route", "Transport", "route"]
+__all__ = ["Mode", "ModelTransport", "Route", "Transport", "route"]

@@ -174,6 +174,40 @@ def _assistant_message(completion: Completion, names: ToolNames) -> dict[str, An
     return message
 
 
+def first_request(
+    task: Task,
+    tools: list[dict[str, Any]],
+    candidate: Candidate,
+    repeat: int,
+    settings: LoopSettings,
+    sim_task: dict[str, Any] | None = None,
+) -> tuple[ToolNames, CompletionRequest]:
+    """The tool names and the first request `run_task` sends (later steps add to its messages); the runner also
+    asks the response cache about it to plan a run before replaying it."""
+    simulated = candidate.id.startswith("sim/")
+    names = ToolNames([t["function"]["name"] for t in tools], keep=simulated)
+    wire_tools = (
+        tools
+        if simulated
+        else [{**t, "function": {**t["function"], "name": names.to_wire[t["function"]["name"]]}} for t in tools]
+    )
+    sim = (
+        {"task": sim_task if sim_task is not None else task.model_dump(mode="json"), "seed": settings.seed}
+        if simulated
+        else None
+    )
+    request = CompletionRequest(
+        model=candidate.id,
+        messages=[dict(m) for m in task.messages],
+        tools=wire_tools,
+        params=candidate.params,
+        repeat=repeat,
+        timeout_s=settings.timeout_s,
+        sim=sim,
+    )
+    return names, request
+
+
 async def run_task(
     *,
     task: Task,
@@ -189,40 +223,25 @@ async def run_task(
 ) -> TaskOutcome:
     """Replay `task` as `context.agent` on `candidate`; score it; return its row and transcript."""
     simulated = candidate.id.startswith("sim/")
-    names = ToolNames([t["function"]["name"] for t in tools], keep=simulated)
-    wire_tools = (
-        tools
-        if simulated
-        else [{**t, "function": {**t["function"], "name": names.to_wire[t["function"]["name"]]}} for t in tools]
-    )
-    sim = (
-        {"task": sim_task if sim_task is not None else task.model_dump(mode="json"), "seed": settings.seed}
-        if simulated
-        else None
-    )
-    messages: list[dict[str, Any]] = [dict(m) for m in task.messages]
+    names, first = first_request(task, tools, candidate, repeat, settings, sim_task)
+    messages: list[dict[str, Any]] = list(first.messages)
     transcript = Transcript(finished=False)
     usage = {"model_calls": 0, "cache_hits": 0, "prompt_tokens": 0, "completion_tokens": 0}
     cost = latency = 0.0
     error: CallError | None = None
 
     for step in range(1, settings.max_steps + 1):
-        request = CompletionRequest(
-            model=candidate.id,
-            messages=list(messages),
-            tools=wire_tools,
-            params=candidate.params,
-            repeat=repeat,
-            timeout_s=settings.timeout_s,
-            sim=sim,
-        )
+        request = first if step == 1 else first.model_copy(update={"messages": list(messages)})
         result = await client.complete(request)
         if isinstance(result, CallError):
             error = result
-            usage["model_calls"] += 1
+            usage["model_calls"] += result.attempts  # every request it took, retries included
             break
         transcript.steps = step
-        usage["cache_hits" if result.cached else "model_calls"] += 1
+        if result.cached:
+            usage["cache_hits"] += 1
+        else:
+            usage["model_calls"] += result.attempts
         usage["prompt_tokens"] += result.prompt_tokens
         usage["completion_tokens"] += result.completion_tokens
         cost += result.cost_usd
@@ -310,5 +329,6 @@ __all__ = [
     "TaskOutcome",
     "ToolNames",
     "decide",
+    "first_request",
     "run_task",
 ]

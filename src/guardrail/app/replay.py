@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import signal
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from pathlib import Path
@@ -18,13 +19,55 @@ from typing import Any
 from guardrail.adapters.journal import RowKey
 from guardrail.adapters.rego import EngineWorker, load_bundle
 from guardrail.adapters.suites import LoadedEval, Suite
-from guardrail.app.agent_loop import AgentContext, Completer, Decider, LoopSettings, TaskOutcome, run_task
+from guardrail.app.agent_loop import (
+    AgentContext,
+    Completer,
+    Decider,
+    LoopSettings,
+    TaskOutcome,
+    first_request,
+    run_task,
+)
 from guardrail.app.redaction import redact_outcome
+from guardrail.core.results import ResultRow
 from guardrail.core.suite import Candidate, Judge, RateLimit, Task
-from guardrail.errors import PolicyError
+from guardrail.errors import ConfigError, CouldNotFinish, PolicyError, ProviderError
 
 ACTION_PACKAGE = "data.action"
+FAIL_FAST_TASKS = 8  # a candidate whose first this many tasks all end in an error stops the run
 Sink = Callable[[TaskOutcome], Awaitable[None]]
+
+
+class FailFast:
+    """Stops a run as soon as a candidate is plainly broken: its first FAIL_FAST_TASKS tasks all ended in an error
+    (after retries), as with a wrong model id, an unreachable api_base or a bad key. Without it every task would be
+    replayed into an error row and the cause would only be in results.jsonl; with it the cause is on the console
+    and the rows so far are kept (`--resume` after the fix). A candidate that answered once is never stopped here:
+    the spec's `max_error_rate` judges it at the end."""
+
+    def __init__(self, loaded: LoadedEval, tasks: int = FAIL_FAST_TASKS) -> None:
+        self.where = loaded.project.display(loaded.path)
+        self.tasks = tasks
+        self.errors: dict[str, int] = {}  # per candidate that has not answered yet: error rows so far
+        self.answered: set[str] = set()
+
+    def check(self, row: ResultRow) -> None:
+        """Called with every finished row; raises when its candidate has failed on all of its first tasks."""
+        if row.candidate in self.answered:
+            return
+        if row.status != "error":
+            self.answered.add(row.candidate)
+            return
+        self.errors[row.candidate] = failed = self.errors.get(row.candidate, 0) + 1
+        if failed < self.tasks:
+            return
+        message = f"{row.candidate}: its first {failed} tasks all failed ({row.error_kind}): {row.error}"
+        hint = "the rows so far are kept; fix the candidate, then run again (or --resume RUN_ID)"
+        if row.error_kind in ("bad_request", "auth"):  # the request or its key is wrong: fixing the spec fixes it
+            raise ConfigError(
+                message, path=self.where, field="candidates", hint=f"check its model id and params; {hint}"
+            )
+        raise ProviderError(message, hint=f"is its api_base right and the server up? {hint}")
 
 
 def open_policy(loaded: LoadedEval) -> EngineWorker:
@@ -68,15 +111,14 @@ def share_of(limits: Mapping[str, RateLimit], shards: int) -> dict[str, RateLimi
 def make_client(
     loaded: LoadedEval, candidates: list[Candidate], *, concurrency: int, no_cache: bool, shards: int = 1
 ) -> Any:
-    """The provider layer: litellm or the direct OpenAI-compatible client (the spec's `transport`) behind cache,
-    throttle and retry; simulated models registered when used.
-    `concurrency` is this process's own; `shards` > 1: this process is one of that many sharing the spec's rate
-    limits."""
+    """The provider layer: cache, throttle and retry in front of the transports (the spec's `transport`). No
+    transport is set up here: each imports what it needs at its first request, so a run answered from the cache
+    never imports litellm. `concurrency` is this process's own; `shards` > 1: this process is one of that many
+    sharing the spec's rate limits."""
     from guardrail.adapters.cache import ResponseCache
     from guardrail.adapters.model_client import ModelClient
     from guardrail.adapters.transport import Transport
 
-    preload_provider(candidates)
     spec = loaded.spec
     cache = None if no_cache else ResponseCache(cache_path(loaded))
     return ModelClient(
@@ -84,11 +126,7 @@ def make_client(
         limits=share_of(spec.rate_limits, shards),
         default_concurrency=concurrency,
         transport=Transport(spec.transport),
-        prices={
-            c.id: (c.input_cost_per_token, c.output_cost_per_token)
-            for c in candidates
-            if c.input_cost_per_token is not None or c.output_cost_per_token is not None
-        },
+        prices=spec_prices(candidates),
     )
 
 
@@ -96,38 +134,53 @@ def cache_path(loaded: LoadedEval) -> Path:
     return loaded.project.cache / "responses.sqlite"
 
 
-def preload_provider(candidates: list[Candidate]) -> None:
-    """litellm imported and told about our models: seconds of lazy imports, paid before any deadline starts (and
-    before the run forks its worker processes, which then share them)."""
-    from guardrail.adapters import llm
-
-    llm.preload()
-    if any(c.id.startswith("sim/") for c in candidates):
-        from guardrail.adapters import sim
-
-        sim.register()
-    register_prices(candidates)
-
-
-def register_prices(candidates: list[Candidate]) -> None:
-    """Tell litellm the per-token prices the spec gives, so its own bookkeeping agrees with ours and skips a slow
-    search through its price list for a model it does not know (about a third of its per-call CPU here)."""
-    priced = {
-        c.id: {
-            "input_cost_per_token": c.input_cost_per_token or 0.0,
-            "output_cost_per_token": c.output_cost_per_token or 0.0,
-            "litellm_provider": c.id.split("/", 1)[0] if "/" in c.id else "openai",
-            "mode": "chat",
-            "cache_creation_input_token_cost": 0.0,  # stated so litellm does not warn about them on stderr
-            "cache_read_input_token_cost": 0.0,
-        }
+def spec_prices(candidates: list[Candidate]) -> dict[str, tuple[float, float]]:
+    """Per-token prices the spec gives (a missing side counts 0), for the candidates that give any."""
+    return {
+        c.id: (c.input_cost_per_token or 0.0, c.output_cost_per_token or 0.0)
         for c in candidates
-        if not c.id.startswith("sim/") and (c.input_cost_per_token is not None or c.output_cost_per_token is not None)
+        if c.input_cost_per_token is not None or c.output_cost_per_token is not None
     }
-    if priced:
-        import litellm
 
-        litellm.register_model(priced)
+
+def uncached_items(
+    loaded: LoadedEval, candidates: list[Candidate], done: AbstractSet[RowKey], *, no_cache: bool, sample: int = 48
+) -> dict[str, int]:
+    """Per candidate, about how many of the items left will ask its model: the response cache is asked for the
+    first request of an even sample of them (a few milliseconds). Plans the run (processes, what to import before
+    forking); the replay itself never relies on it."""
+    from guardrail.adapters.cache import ResponseCache
+
+    items = list(work_items(loaded, candidates, done))
+    left = {c.id: sum(1 for item in items if item[2].id == c.id) for c in candidates}
+    path = cache_path(loaded)
+    if no_cache or not path.is_file() or not items:
+        return left
+    spec = loaded.spec
+    settings = LoopSettings(run_id="", max_steps=spec.max_steps, timeout_s=spec.timeout_s, seed=spec.seed)
+    asked = dict.fromkeys(left, 0)
+    missed = dict.fromkeys(left, 0)
+    try:
+        with ResponseCache(path) as cache:
+            for suite, task, candidate, repeat in items[:: max(1, len(items) // sample)]:
+                _, request = first_request(task, suite.openai_tools(task.tools), candidate, repeat, settings)
+                asked[candidate.id] += 1
+                missed[candidate.id] += cache.get(request) is None
+    except (CouldNotFinish, sqlite3.Error):  # an unreadable cache: the replay reports it, with its remedy
+        return left
+    return {c: left[c] if not asked[c] else round(left[c] * missed[c] / asked[c]) for c in left}
+
+
+def warm_provider(
+    loaded: LoadedEval, candidates: list[Candidate], done: AbstractSet[RowKey], *, no_cache: bool
+) -> None:
+    """Before forking: import and register once what the transports of candidates that will call their model need
+    (litellm: seconds), so the workers share it instead of each paying for it."""
+    from guardrail.adapters.transport import Transport
+
+    calling = uncached_items(loaded, candidates, done, no_cache=no_cache)
+    wanted = [(c.id, c.params) for c in candidates if calling[c.id]]
+    Transport(loaded.spec.transport).warm(wanted, spec_prices(candidates))
 
 
 def work_items(
@@ -174,6 +227,7 @@ async def replay(
     roster = loaded.roster.roster
     contexts: dict[str, AgentContext] = {}
     tool_schemas: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    fail_fast = FailFast(loaded)
 
     async def worker() -> None:
         for suite, task, candidate, repeat in items:
@@ -202,6 +256,7 @@ async def replay(
             if settings.redactor is not None:  # before anything is written (app/redaction.py)
                 outcome = redact_outcome(outcome, settings.redactor, task)
             await sink(outcome)
+            fail_fast.check(outcome.row)
 
     # concurrency is per provider (the client's throttle holds each one to it), so the pool spans them all
     providers = {c.id.split("/", 1)[0] for c in candidates}
@@ -231,14 +286,17 @@ async def _with_judge(
 
 __all__ = [
     "ACTION_PACKAGE",
+    "FAIL_FAST_TASKS",
+    "FailFast",
     "Sink",
     "cache_path",
     "make_client",
     "open_policy",
-    "preload_provider",
-    "register_prices",
     "remaining",
     "replay",
     "share_of",
+    "spec_prices",
+    "uncached_items",
+    "warm_provider",
     "work_items",
 ]

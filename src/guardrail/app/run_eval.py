@@ -31,7 +31,7 @@ from guardrail.adapters.transport import route
 from guardrail.app.agent_loop import Completer, Decider, LoopSettings, MemoDecider, TaskOutcome
 from guardrail.app.progress import RunProgress
 from guardrail.app.redaction import run_redactor
-from guardrail.app.replay import make_client, open_policy, remaining, replay, work_items
+from guardrail.app.replay import make_client, open_policy, remaining, replay, uncached_items, work_items
 from guardrail.app.shards import plan_workers, run_sharded
 from guardrail.core.hashing import policies_hash, sha256_file, sha256_tree
 from guardrail.core.results import CandidateSpec, ResultRow, RunManifest
@@ -245,7 +245,11 @@ def run_eval(
     try:
         journal = Journal(run_dir, fsync=options.fsync)
         todo = remaining(loaded, candidates, journal.done)
-        workers = 1 if client is not None else plan_workers(options.workers, todo, loaded, concurrency)
+        if client is not None:
+            workers = 1
+        else:
+            calling = uncached_items(loaded, candidates, journal.done, no_cache=options.no_cache)
+            workers = plan_workers(options.workers, todo, loaded, concurrency, calls=sum(calling.values()))
         manifest = manifest.model_copy(update={"workers": workers})
         write_json_atomic(run_dir / RUN_FILE, manifest.model_dump(mode="json"))
         total = loaded.task_count * len(candidates) * spec.repeats

@@ -37,20 +37,32 @@ from guardrail.adapters.journal import Journal, RowKey
 from guardrail.adapters.suites import LoadedEval
 from guardrail.app.agent_loop import LoopSettings, MemoDecider, TaskOutcome
 from guardrail.app.progress import RunProgress
-from guardrail.app.replay import cache_path, make_client, open_policy, preload_provider, replay, work_items
+from guardrail.app.replay import cache_path, make_client, open_policy, replay, warm_provider, work_items
 from guardrail.core.suite import Candidate
 from guardrail.errors import CouldNotFinish, GuardrailError
 
-MIN_ITEMS_PER_WORKER = 100  # below this, forking and importing cost more than a second core saves
+# The break-even of a worker process (bench/bench_cli.py measures all three on 2 cores). A replay is CPU-bound on
+# its own process long before a provider is busy (README: Benchmarks); one more process saves that CPU's share but
+# costs its start: the fork, its own policy engine process and response cache, and the parent's journaling of
+# what it sends back through the pipe.
+CALL_CPU_S = 0.0025  # runner CPU per task-evaluation that asks its model (agent loop, policy, scoring, HTTP)
+CACHED_CPU_S = 0.0008  # runner CPU per task-evaluation answered from the response cache
+WORKER_START_S = 0.25  # what each process beyond the first costs before it replays anything
 _WATCH_PARENT_S = 0.5
 _STOP_GRACE_S = 10.0
 
 
-def plan_workers(requested: int | None, items: int, loaded: LoadedEval, concurrency: int) -> int:
-    """How many processes replay `items` items: `requested`, or one per core for big runs; never more than the
-    smallest provider budget (each process needs at least one of every slot) nor than fork allows here."""
+def plan_workers(
+    requested: int | None, items: int, loaded: LoadedEval, concurrency: int, *, calls: int | None = None
+) -> int:
+    """How many processes replay `items` items, `calls` of which will ask a model (the rest are cached; None: all):
+    `requested`, or the count, at most one per core, that finishes soonest by the break-even above; never more
+    than the smallest provider budget (each process needs at least one of every slot) nor than fork allows."""
     if requested is None:
-        requested = min(os.cpu_count() or 1, items // MIN_ITEMS_PER_WORKER)
+        calls = items if calls is None else min(calls, items)
+        cpu_s = calls * CALL_CPU_S + (items - calls) * CACHED_CPU_S
+        cores = range(1, (os.cpu_count() or 1) + 1)
+        requested = min(cores, key=lambda n: cpu_s / n + (n - 1) * WORKER_START_S)
     budgets = [concurrency, *(v for lim in loaded.spec.rate_limits.values() for v in lim.model_dump().values() if v)]
     workers = max(1, min(requested, items, *budgets))
     return workers if workers == 1 or can_fork() else 1
@@ -89,7 +101,7 @@ def run_sharded(
 ) -> None:
     """Replay what `journal` lacks in `workers` processes; `started` runs in the parent once they are forked
     (threads, such as the progress bar's, may only start then)."""
-    preload_provider(candidates)  # imported once here; the workers inherit it
+    warm_provider(loaded, candidates, journal.done, no_cache=no_cache)  # imported once here; the workers inherit it
     ctx: Any = mp.get_context("fork")
     job = _Job(
         loaded=loaded,
@@ -248,4 +260,4 @@ def _send_quietly(conn: Connection, message: object) -> None:
         conn.send(message)
 
 
-__all__ = ["MIN_ITEMS_PER_WORKER", "can_fork", "plan_workers", "run_sharded"]
+__all__ = ["CACHED_CPU_S", "CALL_CPU_S", "WORKER_START_S", "can_fork", "plan_workers", "run_sharded"]

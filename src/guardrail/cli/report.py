@@ -41,12 +41,13 @@ def report_and_show(run_dir: Path, *, track: bool, tracking_uri: str | None) -> 
 
 
 def prefetch_tracking(track: bool, tracking_uri: str | None, near: Path) -> None:
-    """Warm MLflow while a replay runs (the project's local store by default), so logging adds little after."""
+    """Start MLflow's logging process now (the project's local store by default, created if new), so its import
+    and the store's opening overlap the replay or the statistics and logging adds little after them."""
     if track:
         from guardrail.adapters.mlflow_store import prefetch
         from guardrail.project import Project
 
-        prefetch(tracking_uri or Project.find(near).mlflow_uri)
+        prefetch(tracking_uri or Project.find(near).mlflow_uri, create=tracking_uri is None)
 
 
 def fail_if_denied(outcome: ReportOutcome) -> None:
@@ -66,7 +67,9 @@ def report(
     """Recompute a stored run's statistics, gate decision and reports (HTML, Markdown, CSV, summary.json)."""
     from guardrail.app.report import find_run
 
-    outcome = report_and_show(find_run(run_id, reports), track=not no_track, tracking_uri=tracking_uri)
+    run_dir = find_run(run_id, reports)
+    prefetch_tracking(not no_track, tracking_uri, run_dir)
+    outcome = report_and_show(run_dir, track=not no_track, tracking_uri=tracking_uri)
     fail_if_denied(outcome)
 
 

@@ -68,7 +68,7 @@ class ResultRow(BaseModel):
     template: str | None = None  # tasks expanded from one template are not independent (cluster key)
     violations: list[Violation] = Field(default_factory=list)
     steps: int = 0
-    model_calls: int = 0
+    model_calls: int = 0  # requests sent for this row, retries included (what the provider saw and bills)
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
