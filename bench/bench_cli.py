@@ -14,8 +14,8 @@ evidence). Each figure is a median over --repeats fresh projects and is printed 
   * the cached re-run of the 0 ms project: zero calls, wall time (<= 2 s);
   * peak PSS of the command's whole process tree (<= 300 MB);
   * cold `guardrail gate` on 200 agents (<= 0.5 s) and cold `roster check` (<= 0.3 s), from bench_gate/bench_roster.
-The split (start-up, replay, reporting, tracking, exit) comes from timestamps the command's own functions take
-when wrapped by this script (a few microseconds each); the command is otherwise the `guardrail` console script.
+The split (start-up, replay, reporting, tracking, exit) comes from timestamps taken around the command's own
+functions by this script's wrapper (microseconds each); the command is otherwise the `guardrail` console script.
 The machine is shared: the load average is printed with every figure.
 """
 
@@ -61,7 +61,7 @@ def timed(module, name, label):
             marks[label + ".end"] = time.time()
             marks[label + ".cpu"] += cpu()
     setattr(module, name, wrapper)
-from guardrail.cli.main import main
+from guardrail.cli.main import entry
 import guardrail.app.run_eval as run_eval, guardrail.cli.run as cli_run, guardrail.cli.report as cli_report
 timed(run_eval, "_replay_here", "replay")
 timed(run_eval, "run_sharded", "replay")
@@ -77,12 +77,13 @@ def report_and_show(*args, **kwargs):
     finally:
         marks["report.end"] = time.time()
 cli_run.report_and_show = report_and_show
+marks_path = sys.argv[1]
+sys.argv = ["guardrail", *sys.argv[2:]]
 try:
-    code = main(sys.argv[2:])
+    entry()
 finally:
-    with open(sys.argv[1], "w") as out:
+    with open(marks_path, "w") as out:
         json.dump(marks, out)
-sys.exit(code)
 """
 
 

@@ -21,9 +21,11 @@ from guardrail.adapters.suites import load_eval
 from guardrail.app.agent_loop import LoopSettings, first_request
 from guardrail.app.replay import (
     FAIL_FAST_TASKS,
+    ITEM_CPU_S,
     FailFast,
     cache_path,
     remaining,
+    replay_cpu_s,
     share_of,
     spec_prices,
     uncached_items,
@@ -161,3 +163,14 @@ def test_a_rerun_answered_from_the_cache_sets_up_no_model_client(tmp_path: Path)
     runs = sorted((tmp_path / "reports").iterdir())
     assert len(runs) == 2 and sum(r.model_calls for r in read_rows(runs[-1] / "results.jsonl")) == 0
     assert json.loads((runs[-1] / "summary.json").read_text())["tracking"]["child_run_ids"]
+
+
+def test_replay_cpu_is_estimated_by_how_each_candidate_is_reached(tmp_path: Path) -> None:
+    direct = {"id": "openai/local", "params": {"api_base": "http://127.0.0.1:9/v1"}}
+    loaded = load_eval(make_project(tmp_path, tasks=100, candidates=[direct, "sim/frontier"]))
+    candidates = list(loaded.spec.candidates)
+    expected = 100 * ITEM_CPU_S["openai-compatible"] + 100 * ITEM_CPU_S["litellm"]
+    assert replay_cpu_s(loaded, candidates, set(), no_cache=True) == pytest.approx(expected)
+    done = {("triage", f"t-{i:04d}", "sim/frontier", 0) for i in range(40)}
+    expected -= 40 * ITEM_CPU_S["litellm"]
+    assert replay_cpu_s(loaded, candidates, done, no_cache=True) == pytest.approx(expected)

@@ -252,13 +252,15 @@ def test_plan_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     loaded = load_eval(spec)
     cores = os.cpu_count() or 1
     monkeypatch.setattr(shards, "can_fork", lambda: True)
-    assert shards.plan_workers(None, 150, loaded, 64) == 1  # small runs stay in one process
-    assert shards.plan_workers(None, 100_000, loaded, 64) == min(cores, 3)  # one per core, within every budget
-    assert shards.plan_workers(8, 100_000, loaded, 2) == 2  # each worker needs one slot of the concurrency
-    assert shards.plan_workers(4, 3, loaded, 64) == 3  # never more workers than items
-    assert shards.plan_workers(1, 100_000, loaded, 64) == 1
+    # a second process pays for itself only beyond 2 x WORKER_START_S of replay CPU
+    assert shards.plan_workers(None, 900, loaded, 64, cpu_s=0.45) == 1  # e.g. 900 cached answers
+    assert shards.plan_workers(None, 900, loaded, 64, cpu_s=7.2) == min(cores, 3)  # e.g. 900 calls through litellm
+    assert shards.plan_workers(None, 100_000, loaded, 64, cpu_s=800) == min(cores, 3)  # within every budget
+    assert shards.plan_workers(8, 100_000, loaded, 2, cpu_s=800) == 2  # each worker needs one slot of the concurrency
+    assert shards.plan_workers(4, 3, loaded, 64, cpu_s=1) == 3  # never more workers than items
+    assert shards.plan_workers(1, 100_000, loaded, 64, cpu_s=800) == 1
     monkeypatch.setattr(shards, "can_fork", lambda: False)
-    assert shards.plan_workers(2, 100_000, loaded, 64) == 1
+    assert shards.plan_workers(2, 100_000, loaded, 64, cpu_s=800) == 1
 
 
 def test_fork_is_refused_while_another_thread_runs() -> None:

@@ -152,7 +152,7 @@ def uncached_items(
     from guardrail.adapters.cache import ResponseCache
 
     items = list(work_items(loaded, candidates, done))
-    left = {c.id: sum(1 for item in items if item[2].id == c.id) for c in candidates}
+    left = {c.id: n for c, n in zip(candidates, _left(loaded, candidates, done), strict=True)}
     path = cache_path(loaded)
     if no_cache or not path.is_file() or not items:
         return left
@@ -169,6 +169,27 @@ def uncached_items(
     except (CouldNotFinish, sqlite3.Error):  # an unreadable cache: the replay reports it, with its remedy
         return left
     return {c: left[c] if not asked[c] else round(left[c] * missed[c] / asked[c]) for c in left}
+
+
+# Runner CPU per task-evaluation by how its model is reached (bench/bench_cli.py: replay CPU / items on this 2-core
+# machine; agent loop, policy, scoring, journal included): a cached answer, the direct OpenAI-compatible client, or
+# litellm (simulated models too), which spends 5-8 ms of its own per call.
+ITEM_CPU_S: dict[str, float] = {"cached": 0.0005, "openai-compatible": 0.0015, "litellm": 0.008}
+
+
+def replay_cpu_s(
+    loaded: LoadedEval, candidates: list[Candidate], done: AbstractSet[RowKey], *, no_cache: bool
+) -> float:
+    """About how much CPU replaying the items left will cost this runner: what plans its worker processes."""
+    from guardrail.adapters.transport import route
+
+    left = {c.id: n for c, n in zip(candidates, _left(loaded, candidates, done), strict=True)}
+    calling = uncached_items(loaded, candidates, done, no_cache=no_cache)
+    return sum(
+        calling[c.id] * ITEM_CPU_S[route(loaded.spec.transport, c.id, c.params)]
+        + (left[c.id] - calling[c.id]) * ITEM_CPU_S["cached"]
+        for c in candidates
+    )
 
 
 def warm_provider(
@@ -204,11 +225,15 @@ def work_items(
     return itertools.islice(items, shard, None, shards)
 
 
+def _left(loaded: LoadedEval, candidates: list[Candidate], done: AbstractSet[RowKey]) -> list[int]:
+    """Items still to do, per candidate."""
+    each = loaded.task_count * loaded.spec.repeats
+    return [each - sum(1 for key in done if key[2] == c.id) for c in candidates]
+
+
 def remaining(loaded: LoadedEval, candidates: list[Candidate], done: AbstractSet[RowKey]) -> int:
     """How many items a run (or resumed run) still has to do."""
-    total = loaded.task_count * len(candidates) * loaded.spec.repeats
-    keys = {c.id for c in candidates}
-    return total - sum(1 for key in done if key[2] in keys)
+    return sum(_left(loaded, candidates, done))
 
 
 async def replay(
@@ -287,6 +312,7 @@ async def _with_judge(
 __all__ = [
     "ACTION_PACKAGE",
     "FAIL_FAST_TASKS",
+    "ITEM_CPU_S",
     "FailFast",
     "Sink",
     "cache_path",
@@ -294,6 +320,7 @@ __all__ = [
     "open_policy",
     "remaining",
     "replay",
+    "replay_cpu_s",
     "share_of",
     "spec_prices",
     "uncached_items",

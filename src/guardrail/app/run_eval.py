@@ -31,7 +31,7 @@ from guardrail.adapters.transport import route
 from guardrail.app.agent_loop import Completer, Decider, LoopSettings, MemoDecider, TaskOutcome
 from guardrail.app.progress import RunProgress
 from guardrail.app.redaction import run_redactor
-from guardrail.app.replay import make_client, open_policy, remaining, replay, uncached_items, work_items
+from guardrail.app.replay import make_client, open_policy, remaining, replay, replay_cpu_s, work_items
 from guardrail.app.shards import plan_workers, run_sharded
 from guardrail.core.hashing import policies_hash, sha256_file, sha256_tree
 from guardrail.core.results import CandidateSpec, ResultRow, RunManifest
@@ -54,7 +54,7 @@ class RunOptions:
     out: Path | None = None
     quiet: bool = False
     fsync: bool = True
-    workers: int | None = None  # replay processes; None: one per 100 task-evaluations, at most one per core
+    workers: int | None = None  # replay processes; None: as many as pay for themselves (shards.plan_workers)
 
 
 @dataclass
@@ -178,7 +178,7 @@ def run_eval(
     """Load, replay, journal and summarise one eval; returns what the report and gate steps need.
 
     `client` replaces the provider layer (tests; the run then stays in one process); `on_replay` runs once the
-    replay has started (after any worker processes are forked), e.g. to warm MLflow in a thread meanwhile."""
+    replay has started (after any worker processes are forked), e.g. to start MLflow's logging process."""
     options = options or RunOptions()
     loaded = load_eval(spec_path)
     spec = loaded.spec
@@ -248,8 +248,8 @@ def run_eval(
         if client is not None:
             workers = 1
         else:
-            calling = uncached_items(loaded, candidates, journal.done, no_cache=options.no_cache)
-            workers = plan_workers(options.workers, todo, loaded, concurrency, calls=sum(calling.values()))
+            cpu_s = replay_cpu_s(loaded, candidates, journal.done, no_cache=options.no_cache)
+            workers = plan_workers(options.workers, todo, loaded, concurrency, cpu_s=cpu_s)
         manifest = manifest.model_copy(update={"workers": workers})
         write_json_atomic(run_dir / RUN_FILE, manifest.model_dump(mode="json"))
         total = loaded.task_count * len(candidates) * spec.repeats

@@ -1,12 +1,13 @@
-"""A replay split across worker processes, about one per core.
+"""A replay split across worker processes, at most one per core, when they pay for themselves (`plan_workers`).
 
-Why: a replay costs milliseconds of CPU per task-evaluation (litellm alone 5-8 ms per call; with the direct
-OpenAI-compatible client, the agent loop, policy, scoring and HTTP about 5 ms per task), so one event loop saturates
-one core at 100-250 task-evaluations/s: a latency-bound run at concurrency 64, a fast local server or an in-process
-simulated model is CPU-bound long before the provider is. The parent loads the eval, imports litellm once and
-forks the workers; each runs the ordinary replay (`app/replay.py`) on every n-th item with its 1/n share of every
-provider budget (concurrency, rpm, tpm), and sends each outcome back through a pipe as it finishes. The parent alone
-writes the journal and drives the progress bar, so resume, `kill -9` and Ctrl-C behave as in one process:
+Why: a replay costs the runner CPU per task-evaluation (litellm alone 5-8 ms per call; the direct OpenAI-compatible
+client about 1.5 ms per task with the agent loop, policy and scoring; a cached answer 0.5 ms), so a run through
+litellm or an in-process simulated model is CPU-bound long before the provider is, while a process costs its start
+(fork, its own policy engine and cache). The parent loads the eval, imports what the transports that will send need
+(litellm, once) and forks the workers; each runs the ordinary replay (`app/replay.py`) on every n-th item with its
+1/n share of every provider budget (concurrency, rpm, tpm), and sends each outcome back through a pipe as it
+finishes. The parent alone writes the journal and drives the progress bar, so resume, `kill -9` and Ctrl-C behave as
+in one process:
 - Ctrl-C: the workers ignore it; the parent stops them, journals every outcome they had already sent, exits 130.
 - `kill -9` of the parent: each worker notices within half a second and exits; the journal has every finished task.
 - a worker that dies or fails: the others are stopped, their finished outcomes kept, and the run fails (exit 3)
@@ -41,26 +42,20 @@ from guardrail.app.replay import cache_path, make_client, open_policy, replay, w
 from guardrail.core.suite import Candidate
 from guardrail.errors import CouldNotFinish, GuardrailError
 
-# The break-even of a worker process (bench/bench_cli.py measures all three on 2 cores). A replay is CPU-bound on
-# its own process long before a provider is busy (README: Benchmarks); one more process saves that CPU's share but
-# costs its start: the fork, its own policy engine process and response cache, and the parent's journaling of
-# what it sends back through the pipe.
-CALL_CPU_S = 0.0025  # runner CPU per task-evaluation that asks its model (agent loop, policy, scoring, HTTP)
-CACHED_CPU_S = 0.0008  # runner CPU per task-evaluation answered from the response cache
-WORKER_START_S = 0.25  # what each process beyond the first costs before it replays anything
+# What each process beyond the first costs before it replays anything: the fork, its own policy engine process and
+# response cache, and the parent's work on what it sends back (bench/bench_cli.py; the CPU it saves is estimated by
+# app/replay.replay_cpu_s).
+WORKER_START_S = 0.25
 _WATCH_PARENT_S = 0.5
 _STOP_GRACE_S = 10.0
 
 
-def plan_workers(
-    requested: int | None, items: int, loaded: LoadedEval, concurrency: int, *, calls: int | None = None
-) -> int:
-    """How many processes replay `items` items, `calls` of which will ask a model (the rest are cached; None: all):
-    `requested`, or the count, at most one per core, that finishes soonest by the break-even above; never more
-    than the smallest provider budget (each process needs at least one of every slot) nor than fork allows."""
+def plan_workers(requested: int | None, items: int, loaded: LoadedEval, concurrency: int, *, cpu_s: float) -> int:
+    """How many processes replay `items` items that cost this runner about `cpu_s` of CPU: `requested`, or the
+    count, at most one per core, that finishes soonest (cpu_s / n + (n - 1) x WORKER_START_S: a second process pays
+    only for more than half a second of CPU); never more than the smallest provider budget (each process needs at
+    least one of every slot) nor than fork allows here."""
     if requested is None:
-        calls = items if calls is None else min(calls, items)
-        cpu_s = calls * CALL_CPU_S + (items - calls) * CACHED_CPU_S
         cores = range(1, (os.cpu_count() or 1) + 1)
         requested = min(cores, key=lambda n: cpu_s / n + (n - 1) * WORKER_START_S)
     budgets = [concurrency, *(v for lim in loaded.spec.rate_limits.values() for v in lim.model_dump().values() if v)]
@@ -260,4 +255,4 @@ def _send_quietly(conn: Connection, message: object) -> None:
         conn.send(message)
 
 
-__all__ = ["CACHED_CPU_S", "CALL_CPU_S", "WORKER_START_S", "can_fork", "plan_workers", "run_sharded"]
+__all__ = ["WORKER_START_S", "can_fork", "plan_workers", "run_sharded"]

@@ -65,7 +65,7 @@ def run(
         "--workers",
         min=1,
         max=64,
-        help="Replay processes sharing the concurrency (default: one per 100 task-evaluations, at most one per core; "
+        help="Replay processes sharing the concurrency (default: as many as pay for themselves, at most one per core; "
         "Linux only; 1 keeps the run in one process).",
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Ask the models again; ignore cached responses."),
