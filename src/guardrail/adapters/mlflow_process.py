@@ -1,8 +1,9 @@
 """MLflow in a process of its own, started as soon as a command knows it will log, so that importing mlflow and
 opening the store (seconds) overlap the replay instead of following it.
 
-    warm(tracking_uri, create=True)     # start the process; it imports mlflow and opens (or creates) the store
-    tracking = log(job)                 # the runs logged by that process (started now if warm was not called)
+    start()                             # start the process; it imports mlflow (no store touched yet)
+    warm(tracking_uri, create=True)     # and opens (or creates) the store (starting the process if need be)
+    tracking = log(job)                 # the runs logged by that process (started now if neither was called)
 
 Why a process and not a thread: a thread importing mlflow holds the GIL against the replay's event loop (the import
 is pure Python), while a process runs on another core. Why mlflow without pandas and numpy here: this process only
@@ -86,6 +87,12 @@ def _running() -> _Process:
         _process = _Process()
         atexit.register(_process.close)
     return _process
+
+
+def start() -> None:
+    """Start the process and have it import mlflow; returns at once, and touches no store."""
+    with contextlib.suppress(OSError):  # a process that cannot start is reported when it is really needed
+        _running().ask(("import",), reply=False)
 
 
 def warm(tracking_uri: str, *, create: bool) -> None:
@@ -174,7 +181,10 @@ def _serve(requests: IO[bytes], replies: IO[bytes]) -> None:
             message = pickle.load(requests)
         except EOFError:
             return  # the parent is done (or gone)
-        if message[0] == "warm":
+        if message[0] == "import":
+            with contextlib.suppress(Exception):
+                _import_mlflow()
+        elif message[0] == "warm":
             with contextlib.suppress(Exception):  # a broken install or store surfaces when a job is logged
                 _warm(message[1], message[2])
         elif message[0] == "log":
@@ -193,4 +203,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["LogJob", "log", "warm"]
+__all__ = ["LogJob", "log", "start", "warm"]

@@ -40,6 +40,14 @@ def report_and_show(run_dir: Path, *, track: bool, tracking_uri: str | None) -> 
     return outcome
 
 
+def start_tracking(track: bool) -> None:
+    """Start MLflow's logging process as the command starts: its import of mlflow overlaps everything after."""
+    if track:
+        from guardrail.adapters.mlflow_process import start
+
+        start()
+
+
 def prefetch_tracking(track: bool, tracking_uri: str | None, near: Path) -> None:
     """Start MLflow's logging process now (the project's local store by default, created if new), so its import
     and the store's opening overlap the replay or the statistics and logging adds little after them."""
@@ -67,6 +75,7 @@ def report(
     """Recompute a stored run's statistics, gate decision and reports (HTML, Markdown, CSV, summary.json)."""
     from guardrail.app.report import find_run
 
+    start_tracking(not no_track)
     run_dir = find_run(run_id, reports)
     prefetch_tracking(not no_track, tracking_uri, run_dir)
     outcome = report_and_show(run_dir, track=not no_track, tracking_uri=tracking_uri)
@@ -77,4 +86,13 @@ def register(app: typer.Typer) -> None:
     app.command("report")(report)
 
 
-__all__ = ["NO_TRACK", "TRACKING_URI", "fail_if_denied", "prefetch_tracking", "register", "report", "report_and_show"]
+__all__ = [
+    "NO_TRACK",
+    "TRACKING_URI",
+    "fail_if_denied",
+    "prefetch_tracking",
+    "register",
+    "report",
+    "report_and_show",
+    "start_tracking",
+]

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from guardrail.cli.report import NO_TRACK, TRACKING_URI, fail_if_denied, prefetch_tracking, report_and_show
+from guardrail.cli.report import (
+    NO_TRACK,
+    TRACKING_URI,
+    fail_if_denied,
+    prefetch_tracking,
+    report_and_show,
+    start_tracking,
+)
 from guardrail.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -78,6 +85,7 @@ def run(
     """Replay the eval's suites on every candidate model, score them and write reports/<run-id>/."""
     from guardrail.app.run_eval import RunOptions, check_error_budget, run_eval
 
+    start_tracking(not no_track)
     options = RunOptions(
         candidates=_split(candidates),
         concurrency=concurrency,
