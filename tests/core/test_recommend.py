@@ -28,6 +28,12 @@ def test_errors_are_excluded_from_accuracy_and_counted_in_the_error_rate() -> No
     assert s.latency_p95 is not None and s.latency_p95.point == 0.0  # an error's timeout is not the model's latency
 
 
+def test_a_candidate_that_never_answered_has_no_cost_per_task() -> None:
+    rows = [_row(f"t{i}", "m", "error", error="HTTP 404: no such model", error_kind="bad_request") for i in range(3)]
+    s = rec.candidate_stats("m", rows, resamples=RESAMPLES)
+    assert s.accuracy is None and s.cost_per_task is None and s.error_rate.point == 1.0
+
+
 def test_slices_violations_and_bias_are_measured() -> None:
     sc = Scenario(
         [Plant("skewed", 0.9, hard_accuracy=0.6, flip_rate=0.3, violation_rate=0.1)], tasks=200, groups=60, seed=3

@@ -256,7 +256,10 @@ def candidate_stats(candidate: str, rows: Sequence[ResultRow], *, resamples: int
         violation_rate=violation_rate,
         violations=sum(by_rule.values()),
         violations_by_rule=dict(sorted(by_rule.items())),
-        cost_per_task=stats.mean(costs, [cluster(r) for r in rows], resamples=resamples, seed=seed("cost")),
+        # a candidate that never answered has no cost per task to compare (not "$0.00 [0.00, 0.00]")
+        cost_per_task=stats.mean(costs, [cluster(r) for r in rows], resamples=resamples, seed=seed("cost"))
+        if scored
+        else None,
         total_cost_usd=sum(costs),
         latency_p50=latency[0] if latency else None,
         latency_p95=latency[1] if latency else None,
