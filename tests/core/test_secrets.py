@@ -122,7 +122,10 @@ def test_the_prefilter_passes_every_shape() -> None:
         "pwd=abc123",
     ]
     prefilter = re.compile(secrets.prefilter())
+    assert all(re.fullmatch(r"[a-z0-9_:/ -]+", marker) for marker in secrets.MARKERS)  # literals, lower-case
     for sample in samples:
         assert secrets.shapes_in(sample), sample
         assert prefilter.search(sample), sample
+        shapes = secrets.shapes_in(sample)
+        assert all(any(m in sample.lower() for m in shape.markers) for shape in shapes), sample
     assert len({s.name for sample in samples for s in secrets.shapes_in(sample)}) == len(secrets.CREDENTIAL_SHAPES)

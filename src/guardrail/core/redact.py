@@ -158,7 +158,14 @@ def _has_at(text: str) -> bool:
 
 
 _CREDENTIALS = tuple(_Rule("credential", shape.regex) for shape in secrets.CREDENTIAL_SHAPES)
-_PREFILTER = re.compile(secrets.prefilter())
+
+
+def _may_hold_credential(text: str) -> bool:
+    """The cheap screen: a credential's marker (sk-, akia, bearer, ://...) is somewhere in the text."""
+    low = text.lower()
+    return any(marker in low for marker in secrets.MARKERS)
+
+
 _PERSONAL = (
     _Rule("email", _EMAIL, guard=_has_at),
     _Rule("card", _CARD, _is_card, _has_digits),
@@ -177,9 +184,12 @@ def _norm(name: str) -> str:
 class Redactor:
     """Replaces sensitive data with `[REDACTED:<kind>]`; immutable, cheap to share across threads and processes."""
 
+    MEMO = 4096  # texts remembered: a run's transcripts repeat the same system prompts, tickets and tool results
+
     def __init__(self, rules: Iterable[_Rule] = (), fields: Mapping[str, str] | None = None) -> None:
         self._rules = tuple(rules)
         self._fields = {_norm(k): v for k, v in (fields or {}).items()}  # field name -> kind
+        self._memo: dict[str, str] = {}
 
     @classmethod
     def default(cls) -> Redactor:
@@ -215,14 +225,21 @@ class Redactor:
         """`s` with every match of every rule replaced."""
         if not s:
             return s
-        screen = _PREFILTER.search(s) is not None
+        done = self._memo.get(s)
+        if done is not None:
+            return done
+        out = s
+        screen = _may_hold_credential(s)
         for rule in self._rules:
             if rule.kind == "credential" and not screen:
                 continue
-            if rule.guard is not None and not rule.guard(s):
+            if rule.guard is not None and not rule.guard(out):
                 continue
-            s = rule.regex.sub(lambda m, r=rule: _replace(m, r), s)  # type: ignore[misc]
-        return s
+            out = rule.regex.sub(lambda m, r=rule: _replace(m, r), out)  # type: ignore[misc]
+        if len(self._memo) >= self.MEMO:
+            self._memo.clear()  # bounded; a run's working set refills it at once
+        self._memo[s] = out
+        return out
 
     # --- JSON-like values -----------------------------------------------------------------------------------
 
@@ -260,7 +277,7 @@ class Redactor:
 
     def _string(self, s: str, found: dict[str, str]) -> str:
         head = s.lstrip()[:1]
-        if head in ("{", "[") and (self._fields or _PREFILTER.search(s) or "@" in s or _has_digits(s)):
+        if head in ("{", "[") and (self._fields or _may_hold_credential(s) or "@" in s or _has_digits(s)):
             try:
                 decoded = json.loads(s)
             except ValueError:

@@ -35,14 +35,15 @@ class Shape:
     name: str
     what: str
     pattern: str
-    marker: str  # a cheap regex (literals) that every match contains, case-insensitive: Rego's prefilter
+    markers: tuple[str, ...]  # lower-case literals, one of which every match contains: a cheap screen
 
     @property
     def regex(self) -> re.Pattern[str]:
         return _compiled(self.pattern)
 
 
-_KEYWORD = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)"
+_KEYED = ("api", "access", "private")  # api_key, access-key, privatekey...
+_KEYWORD = rf"(?:password|passwd|pwd|secret|token|(?:{'|'.join(_KEYED)})[_-]?key)"
 _VALUE = r"[^\s\"',;}&]"
 
 CREDENTIAL_SHAPES: tuple[Shape, ...] = (
@@ -50,36 +51,42 @@ CREDENTIAL_SHAPES: tuple[Shape, ...] = (
         "private_key",
         "a private key",
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----|[A-Za-z0-9+/=\s]*)",
-        "private key",
+        ("private key",),
     ),
     Shape(
         "url_credentials",
         "credentials in a URL (user:password@host)",
         r"\b[A-Za-z][A-Za-z0-9+.-]*://(?P<secret>[^\s/:@?#\"'<>]+:[^\s/@?#\"'<>]+)@",
-        "://",
+        ("://",),
     ),
-    Shape("openai_key", "an OpenAI/Anthropic-style API key (sk-...)", r"\bsk-[A-Za-z0-9_-]{20,}", "sk-"),
-    Shape("aws_key", "an AWS access key id (AKIA...)", r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", "akia|asia"),
+    Shape("openai_key", "an OpenAI/Anthropic-style API key (sk-...)", r"\bsk-[A-Za-z0-9_-]{20,}", ("sk-",)),
+    Shape("aws_key", "an AWS access key id (AKIA...)", r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", ("akia", "asia")),
     Shape(
         "github_token",
         "a GitHub token (ghp_...)",
         r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})",
-        "gh[pousr]_|github_pat_",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
-    Shape("slack_token", "a Slack token (xox...)", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", "xox"),
-    Shape("google_key", "a Google API key (AIza...)", r"\bAIza[0-9A-Za-z_-]{35}", "aiza"),
-    Shape("stripe_key", "a Stripe key (sk_live_...)", r"\b[rsp]k_(?:live|test)_[A-Za-z0-9]{16,}", "k_live_|k_test_"),
-    Shape("huggingface_token", "a Hugging Face token (hf_...)", r"\bhf_[A-Za-z0-9]{30,}", "hf_"),
-    Shape("jwt", "a JSON Web Token (eyJ...)", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", "eyj"),
-    Shape("bearer", "a bearer token", r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/=-]{16,})", "bearer"),
+    Shape("slack_token", "a Slack token (xox...)", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", ("xox",)),
+    Shape("google_key", "a Google API key (AIza...)", r"\bAIza[0-9A-Za-z_-]{35}", ("aiza",)),
+    Shape(
+        "stripe_key", "a Stripe key (sk_live_...)", r"\b[rsp]k_(?:live|test)_[A-Za-z0-9]{16,}", ("k_live_", "k_test_")
+    ),
+    Shape("huggingface_token", "a Hugging Face token (hf_...)", r"\bhf_[A-Za-z0-9]{30,}", ("hf_",)),
+    Shape(
+        "jwt", "a JSON Web Token (eyJ...)", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", ("eyj",)
+    ),
+    Shape("bearer", "a bearer token", r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/=-]{16,})", ("bearer",)),
     Shape(
         "assignment",
         "a password assignment (password=...)",
         rf"(?i)\b(?:[a-z0-9]+[_-])*{_KEYWORD}[\"']?\s*"
         rf"(?:=\s*[\"']?(?P<secret>{_VALUE}{{3,}})|:\s*[\"']?(?P<secret2>{_VALUE}*[0-9]{_VALUE}*|{_VALUE}{{12,}}))",
-        "passw|pwd|secret|token|api.?key|access.?key|private.?key",
+        ("passw", "pwd", "secret", "token", *(f"{w}{sep}key" for w in _KEYED for sep in ("", "_", "-"))),
     ),
 )
+
+MARKERS: tuple[str, ...] = tuple(dict.fromkeys(m for shape in CREDENTIAL_SHAPES for m in shape.markers))
 
 # Names whose value is a credential whatever it looks like (lower-cased, "-" read as "_"): `api_key`, `x-api-key`,
 # `Authorization`, `aws_secret_access_key`, `session_token`; not `max_tokens` or `extra_headers`.
@@ -224,8 +231,8 @@ def resolve_env(value: Any, environ: Mapping[str, str] | None = None) -> Any:
 
 
 def prefilter() -> str:
-    """One case-insensitive alternation of literals that every credential shape contains."""
-    return "(?i)" + "|".join(shape.marker for shape in CREDENTIAL_SHAPES)
+    """The markers as one case-insensitive regex (Rego's screen; Python tests `MARKERS` on lower-cased text)."""
+    return "(?i)" + "|".join(MARKERS)  # plain literals: no character in them is special to a regex
 
 
 def policy_data() -> dict[str, Any]:
@@ -262,6 +269,7 @@ __all__ = [
     "ENV_FIX",
     "ENV_PREFIX",
     "ENV_REFERENCE",
+    "MARKERS",
     "PLACEHOLDERS",
     "SECRET_NAME",
     "SECRET_NAMED",
