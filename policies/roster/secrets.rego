@@ -42,7 +42,7 @@ placeholder(value) if lower(trim_space(value)) in {p | some p in credentials.pla
 
 # METADATA
 # title: No credentials in the roster
-# description: No value anywhere in the roster (descriptions, parameters, headers) may look like an API key, token or password; reference secrets from the environment instead (for litellm, os.environ/NAME).
+# description: No value anywhere in the roster (descriptions, parameters, headers, URLs with user:password@) may look like an API key, token or password, and no secret-named parameter (api_key, Authorization...) may hold a literal value; reference secrets from the environment instead (os.environ/NAME, resolved when a request is sent).
 # custom:
 #   id: GR-006
 #   severity: critical

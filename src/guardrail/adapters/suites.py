@@ -282,7 +282,7 @@ def load_eval(path: Path) -> LoadedEval:
     if literal:
         (loc, what), more = literal[0], [format_loc(loc) for loc, _ in literal[1:]]
         also = f" (also at {', '.join(more)})" if more else ""
-        raise doc.error(f"{what} is written into the spec{also}", loc, hint=secrets.ENV_FIX)
+        raise doc.error(f"the spec holds {what}{also}", loc, hint=secrets.ENV_FIX)
     project = Project.find(path.resolve())
     for index, candidate in enumerate(spec.candidates):
         problem = check_model_id(candidate.id)
