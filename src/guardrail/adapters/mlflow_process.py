@@ -32,7 +32,6 @@ from guardrail.core.summary import Summary, Tracking
 from guardrail.errors import CouldNotFinish
 
 _UNNEEDED = frozenset({"pandas", "numpy"})  # not needed to log runs (mlflow-skinny works without them)
-_QUIET = ("mlflow.store.db.utils", "alembic.runtime.migration", "alembic")
 
 
 @dataclass(frozen=True)
@@ -147,12 +146,10 @@ def _import_mlflow() -> Any:
 
 
 def _warm(tracking_uri: str, create: bool) -> None:
-    import logging
+    from guardrail.adapters.mlflow_store import quiet_logs
 
     tracking = _import_mlflow()
-
-    for name in _QUIET:  # "Creating initial MLflow database tables..." is mlflow's business, not the user's
-        logging.getLogger(name).setLevel(logging.WARNING)
+    quiet_logs()
     local = tracking_uri.removeprefix("sqlite:///") if tracking_uri.startswith("sqlite:///") else ""
     if local and (create or Path(local).is_file()):
         Path(local).parent.mkdir(parents=True, exist_ok=True)

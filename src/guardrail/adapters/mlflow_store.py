@@ -46,6 +46,14 @@ def prefetch(tracking_uri: str, *, create: bool = False) -> None:
     mlflow_process.warm(tracking_uri, create=create)
 
 
+def quiet_logs() -> None:
+    """ "Creating initial MLflow database tables..." is mlflow's business, not the user's."""
+    import logging
+
+    for name in ("mlflow.store.db.utils", "alembic.runtime.migration", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _key(name: str) -> str:
     return _KEY_UNSAFE.sub("_", name)
 
@@ -130,6 +138,7 @@ class _Client:
     def __init__(self, tracking_uri: str) -> None:
         from mlflow.tracking import MlflowClient
 
+        quiet_logs()
         self.uri = tracking_uri
         self.client = MlflowClient(tracking_uri=tracking_uri)
 
