@@ -58,14 +58,17 @@ def test_ordinary_names(name: object) -> None:
     assert not secrets.is_secret_name(name)
 
 
-def test_is_credential_by_name_or_shape() -> None:
-    assert secrets.is_credential("anything-at-all", "api_key")
-    assert secrets.is_credential(f"prefix {OPENAI}", "description")
-    assert secrets.is_credential("http://user:pw123@host.example/v1", "api_base")
-    assert not secrets.is_credential("os.environ/OPENAI_API_KEY", "api_key")
-    assert not secrets.is_credential("EMPTY", "api_key")  # vLLM's "no key needed"
-    assert not secrets.is_credential("http://127.0.0.1:8000/v1", "api_base")
-    assert not secrets.is_credential(1234, "api_key")
+def test_a_credential_by_name_or_by_shape() -> None:
+    values = {
+        "api_key": "anything-at-all",
+        "description": f"prefix {OPENAI}",
+        "api_base": "http://user:pw123@host.example/v1",
+        "token": "os.environ/OPENAI_API_KEY",  # a reference
+        "x-api-key": "EMPTY",  # vLLM's "no key needed"
+        "url": "http://127.0.0.1:8000/v1",
+        "password": 1234,  # not a string: no text to leak
+    }
+    assert {path[0] for path, _ in secrets.literal_secrets(values)} == {"api_key", "description", "api_base"}
 
 
 def test_literal_secrets_names_each_path() -> None:

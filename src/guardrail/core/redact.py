@@ -182,7 +182,8 @@ def _norm(name: str) -> str:
 
 
 class Redactor:
-    """Replaces sensitive data with `[REDACTED:<kind>]`; immutable, cheap to share across threads and processes."""
+    """Replaces sensitive data with `[REDACTED:<kind>]`. Its rules never change, so one is shared across threads
+    and forked processes; it remembers the texts it redacted last (bounded)."""
 
     MEMO = 4096  # texts remembered: a run's transcripts repeat the same system prompts, tickets and tool results
 
@@ -195,11 +196,6 @@ class Redactor:
     def default(cls) -> Redactor:
         """Credentials, emails, phone numbers and payment cards."""
         return cls((*_CREDENTIALS, *_PERSONAL))
-
-    @classmethod
-    def credentials(cls) -> Redactor:
-        """Credentials only: for configuration records (run.json params), where an address or a number is data."""
-        return cls(_CREDENTIALS)
 
     def with_rules(self, rules: RedactionRules, data_classes: Mapping[str, SensitiveClass] | None = None) -> Redactor:
         """This redactor plus `rules`; a data class named in rules contributes its fields and patterns
@@ -214,10 +210,6 @@ class Redactor:
             fields.update((_norm(field), name) for field in cls.fields)
             extra += [_Rule(name, re.compile(pattern)) for pattern in cls.patterns]
         return Redactor((*self._rules, *extra), fields)
-
-    @property
-    def fields(self) -> dict[str, str]:
-        return dict(self._fields)
 
     # --- text -----------------------------------------------------------------------------------------------
 

@@ -6,11 +6,12 @@ Two ways a value is a credential:
   `Bearer ...`, `password=...`, `scheme://user:pass@host`); see CREDENTIAL_SHAPES;
 - its *name*: the value of a key such as `api_key`, `Authorization` or `client_secret` is a credential whatever it
   looks like (`is_secret_name`), unless it is a reference to the environment (`os.environ/NAME`, the litellm form)
-  or one of the well-known "no key needed" placeholders local servers take (`placeholder`).
+  or one of the well-known "no key needed" placeholders local servers take (`placeholder`). `literal_secrets`
+  applies both to a file (a spec, a roster); records are stricter and drop even a placeholder (core/redact.py).
 
 Every pattern here is written in the subset of regex syntax that Python's `re` and Rust's `regex` (the embedded
 Rego engine) read alike: no look-around, no back-references. `policy_data()` hands them to Rego, so GR-006 and
-Python classify every string the same way (tests/core/test_secrets.py checks both on one corpus).
+Python classify every string the same way (tests/policies/test_secrets_policy.py checks both on one corpus).
 
 `os.environ/NAME` references are resolved only when a request is sent (`resolve_env`): the resolved key never
 enters a record, a cache key or a log.
@@ -95,7 +96,6 @@ SECRET_NAME = (
     r"authorization|auth|cookie|access_key_id|private_key)$"
 )
 # The one way to point at the environment instead of writing a key: litellm's `os.environ/NAME`.
-ENV_PREFIX = "os.environ/"
 ENV_REFERENCE = r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$"
 # Values local OpenAI-compatible servers take when they need no key (vLLM's EMPTY, llama.cpp's sk-no-key-required,
 # Ollama's ollama, test servers' test): not credentials, so a spec may hold them.
@@ -151,15 +151,6 @@ def placeholder(value: object) -> bool:
 def shapes_in(text: str) -> list[Shape]:
     """The credential formats `text` contains (empty for ordinary text)."""
     return [shape for shape in CREDENTIAL_SHAPES if shape.regex.search(text)]
-
-
-def is_credential(value: object, name: object = None) -> bool:
-    """The one answer: a string that has a credential's shape, or a real value under a secret-named key."""
-    if not isinstance(value, str):
-        return False
-    if is_secret_name(name) and not placeholder(value):
-        return True
-    return bool(shapes_in(value))
 
 
 SECRET_NAMED = "a credential under a secret-named key"
@@ -267,7 +258,6 @@ if __name__ == "__main__":  # pragma: no cover
 __all__ = [
     "CREDENTIAL_SHAPES",
     "ENV_FIX",
-    "ENV_PREFIX",
     "ENV_REFERENCE",
     "MARKERS",
     "PLACEHOLDERS",
@@ -276,7 +266,6 @@ __all__ = [
     "Shape",
     "env_name",
     "env_references",
-    "is_credential",
     "is_secret_name",
     "literal_secrets",
     "missing_env",
