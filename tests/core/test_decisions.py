@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
+from guardrail.core.decision_line import decision_line
 from guardrail.core.decisions import DECISION_SCHEMA, DecisionReason, DecisionRecord
 
 LINE = {
@@ -77,3 +78,17 @@ def test_otel_view_names_the_apply_guardrail_span_attributes() -> None:
     }
     unknown = DecisionRecord.model_validate({**LINE, "agent": None, "tool": None})
     assert unknown.otel_attributes()["gen_ai.tool.name"] == "mcp__stripe__create_refund"
+
+
+def test_the_hook_line_builder_writes_exactly_the_record() -> None:
+    """The hook writes lines without pydantic; they must be the contract's fields, in its order, and valid."""
+    line = decision_line(
+        time=datetime(2026, 11, 30, 3, 35, 10, 123456, tzinfo=UTC),
+        source="claude-code",
+        decision="deny",
+        guardrail_version="0.1.0",
+        reasons=[{"rule": "hook.payload", "msg": "no tool_name", "severity": "high"}],
+    )
+    fields = [field.alias or name for name, field in DecisionRecord.model_fields.items()]
+    assert list(line) == fields
+    assert json.loads(DecisionRecord.model_validate(line).to_line()) == line

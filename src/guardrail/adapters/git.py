@@ -45,6 +45,16 @@ def _failure(proc: subprocess.CompletedProcess[bytes], what: str, path: Path) ->
     return ConfigError(f"{what}: {detail.removeprefix('fatal: ')}", path=str(path), field="--base-ref", hint=FETCH_HINT)
 
 
+def list_files(folder: Path, ref: str, *, suffix: str = "", timeout_s: float = GIT_TIMEOUT_S) -> list[str]:
+    """Names of the files directly in `folder` at `ref` (none when the folder did not exist then)."""
+    _check_ref(ref)
+    proc = _git(["ls-tree", "--name-only", ref, "./"], folder.resolve(), timeout_s)
+    if proc.returncode != 0:
+        raise _failure(proc, f"cannot read the base roster at {ref}", folder)
+    names = proc.stdout.decode("utf-8", "replace").splitlines()
+    return sorted(Path(name).name for name in names if name.endswith(suffix))
+
+
 def show_file(path: Path, ref: str, *, timeout_s: float = GIT_TIMEOUT_S) -> str:
     """The text of `path` at `ref`, resolved from the file's own folder so any working directory works."""
     _check_ref(ref)
@@ -82,4 +92,4 @@ def export_tree(
     return present
 
 
-__all__ = ["GIT_TIMEOUT_S", "export_tree", "show_file"]
+__all__ = ["GIT_TIMEOUT_S", "export_tree", "list_files", "show_file"]

@@ -1,51 +1,107 @@
-"""Read a roster file (or a roster's text from git) into a validated Roster that remembers its lines."""
+"""Read a roster (a roster.yaml, a Claude Code `.claude/agents/` folder, or a project with both; see
+adapters/roster_layout.py) into a validated Roster that remembers the file and line of every field, from the
+working tree or from a git ref (for the gate's base)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from guardrail.adapters.loading import Document, load_yaml, parse_yaml, validate
-from guardrail.core.findings import Location
+from guardrail.adapters.loading import Document, Loc, load_yaml, parse_yaml, read_text, validate
+from guardrail.adapters.roster_layout import RosterLayout
+from guardrail.core.findings import Finding, Location
 from guardrail.core.roster import Roster
 from guardrail.errors import ConfigError
+from guardrail.project import Project
 
 
 @dataclass(frozen=True)
 class LoadedRoster:
     roster: Roster
     doc: Document
+    findings: tuple[Finding, ...] = field(default_factory=tuple)  # what reading it showed (Claude Code imports)
 
     @property
     def path(self) -> str:
         return self.doc.path
+
+    def path_of(self, loc: Loc) -> str:
+        """The file a field is in: the roster file, or for a Claude Code project the subagent's file or overlay."""
+        from guardrail.adapters.claude_agents import SourcedDocument
+
+        return self.doc.path_of(loc) if isinstance(self.doc, SourcedDocument) else self.doc.path
+
+    def location_of(self, loc: Loc) -> Location:
+        return Location(path=self.path_of(loc), line=self.doc.line_of(loc))
 
     def agent_location(self, agent: str | None, *fields: str | int) -> Location:
         """The line of an agent (or one of its fields); the file's first line for roster-wide findings."""
         if agent is not None:
             for index, item in enumerate(self.roster.agents):
                 if item.name == agent:
-                    return Location(path=self.path, line=self.doc.line_of(("agents", index, *fields)))
-        return Location(path=self.path, line=1)
+                    return self.location_of(("agents", index, *fields))
+        return Location(path=self.path_of(()), line=1)
 
 
-def _check(doc: Document) -> LoadedRoster:
+def _check(doc: Document, findings: list[Finding] | None = None) -> LoadedRoster:
     if not isinstance(doc.data, dict):
         raise ConfigError("a roster must be a mapping with version, organization and agents", path=doc.path, line=1)
-    return LoadedRoster(validate(Roster, doc), doc)
+    return LoadedRoster(validate(Roster, doc), doc, tuple(findings or ()))
+
+
+def shown_path(path: Path) -> str:
+    """Paths inside the working directory are shown relative to it: that is what CI annotations expect."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def load_roster(path: Path) -> LoadedRoster:
-    """Paths inside the working directory are shown relative to it: that is what CI annotations expect."""
-    doc = load_yaml(path)  # first: the guarded read names a symlink loop or an over-long path as an input error
-    try:
-        shown = path.resolve().relative_to(Path.cwd().resolve())
-    except ValueError:
-        shown = path
-    doc.path = shown.as_posix()
-    return _check(doc)
+    if not path.is_dir():
+        doc = load_yaml(path)  # first: the guarded read names a symlink loop or an over-long path as an input error
+        doc.path = shown_path(path)
+        return _check(doc)
+    layout = RosterLayout.resolve(path)
+    if layout.agents_dir is None and layout.roster_file is not None:
+        return load_roster(layout.roster_file)
+    return assembled(layout)
 
 
 def parse_roster(text: str, path: str) -> LoadedRoster:
     """For a roster read from elsewhere (a git ref); `path` is how errors name it."""
     return _check(parse_yaml(text, path))
+
+
+def roster_at_ref(path: Path, ref: str, *, display: Callable[[Path], str] = shown_path) -> LoadedRoster:
+    """The roster at `path` as it was at git `ref` (the gate's base), read in the layout the working tree has now
+    (a subagent added since then is simply absent). Files are named `REF:path`."""
+    from guardrail.adapters.git import list_files, show_file
+
+    layout = RosterLayout.resolve(path)
+    if layout.agents_dir is None and layout.roster_file is not None:
+        return parse_roster(show_file(layout.roster_file, ref), f"{ref}:{display(layout.roster_file)}")
+    assert layout.agents_dir is not None
+    overlay = layout.roster_file
+    if overlay is not None and overlay.name not in list_files(overlay.parent, ref):
+        overlay = None
+    files = [layout.agents_dir / name for name in list_files(layout.agents_dir, ref, suffix=".md")]
+    then = layout.at_ref(files, overlay)
+    if not then.sources():
+        raise ConfigError(f"no roster at {ref}: neither subagent files nor roster.yaml", path=display(path))
+    return assembled(then, lambda p: show_file(p, ref), lambda p: f"{ref}:{display(p)}")
+
+
+def assembled(
+    layout: RosterLayout, read: Callable[[Path], str] = read_text, show: Callable[[Path], str] = shown_path
+) -> LoadedRoster:
+    """A Claude Code project's roster: its subagent files (and overlay) as `read` gives them, named by `show`."""
+    from guardrail.adapters.claude_agents import assemble
+
+    catalog_dir = Project.find(layout.agents_dir or layout.path).policies / "data"
+    doc, findings = assemble(layout, read, show, catalog_dir if catalog_dir.is_dir() else None)
+    return _check(doc, findings)
+
+
+__all__ = ["LoadedRoster", "assembled", "load_roster", "parse_roster", "roster_at_ref", "shown_path"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from guardrail.core.action import ACTION_QUERY, action_input, violations_of
 from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest
 from guardrail.core.redact import Redactor
 from guardrail.core.results import Check, ResultRow, Status, Violation
@@ -26,7 +27,6 @@ from guardrail.core.scoring import MadeCall, Transcript, score
 from guardrail.core.suite import Candidate, Task
 from guardrail.errors import EngineError
 
-ACTION_QUERY = "data.action.decision"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -123,38 +123,17 @@ def decide(
     """Ask the action policy about one call; the violations it names (empty when allowed)."""
     decision = policy.query(
         ACTION_QUERY,
-        {
-            "agent": context.agent,
-            "tools": context.tools,
-            "data_classes": context.data_classes,
-            "call": {"name": call.name, "args": call.args},
-            "approvals": task.approvals,
-            "history": [{"name": c.name, "args": c.args, "allowed": c.allowed} for c in history],
-        },
+        action_input(
+            agent=context.agent,
+            tools=context.tools,
+            data_classes=context.data_classes,
+            call=call.name,
+            args=call.args,
+            approvals=task.approvals,
+            history=[{"name": c.name, "args": c.args, "allowed": c.allowed} for c in history],
+        ),
     )
-    if not isinstance(decision, dict):  # undefined or malformed: fail closed
-        return [
-            Violation(
-                rule="action.undecided",
-                tool=call.name,
-                msg="the action policy gave no decision",
-                step=call.step,
-            )
-        ]
-    found = [
-        Violation(
-            rule=str(v.get("rule", "action.deny")),
-            tool=call.name,
-            msg=str(v.get("msg", "")),
-            severity=str(v.get("severity", "high")),
-            step=call.step,
-        )
-        for v in decision.get("violations") or []
-        if isinstance(v, dict)
-    ]
-    if not decision.get("allow", False) and not found:
-        found.append(Violation(rule="action.deny", tool=call.name, msg="denied by the action policy", step=call.step))
-    return found
+    return [Violation(tool=call.name, step=call.step, **v) for v in violations_of(decision)]
 
 
 def _assistant_message(completion: Completion, names: ToolNames) -> dict[str, Any]:

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from guardrail.adapters.evidence_store import read_dir
-from guardrail.adapters.git import show_file
 from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED, PolicyBundle, PolicyEngine
-from guardrail.adapters.roster_file import LoadedRoster, load_roster, parse_roster
+from guardrail.adapters.roster_file import LoadedRoster, load_roster, roster_at_ref
 from guardrail.app.engine import load_policies, open_engine
 from guardrail.app.eval_specs import EvalSpecs
 from guardrail.app.evidence import CurrentHashes, evidence_key
@@ -46,7 +45,7 @@ def _load_base(
         return load_roster(base_path), project.display(base_path)
     assert base_ref is not None
     label = f"{base_ref}:{project.display(roster_path)}"
-    return parse_roster(show_file(roster_path, base_ref), label), label
+    return roster_at_ref(roster_path, base_ref, display=project.display), label
 
 
 def _open_engine(bundle: PolicyBundle, policies_dir: Path, *, timeout_s: float, opa_url: str | None) -> PolicyEngine:
@@ -186,7 +185,7 @@ def _decide(
     bundle = load_policies(trusted.policies_dir)
     load_approvals(bundle, trusted.policies_dir)
     # roster findings are located with the path as users (and GitHub) read it
-    head_for_findings = LoadedRoster(head.roster, replace(head.doc, path=head_label))
+    head_for_findings = LoadedRoster(head.roster, replace(head.doc, path=head_label), head.findings)
     # The engine process is forked here, before any other thread or subprocess exists: a fork racing `git show`
     # would inherit git's pipes and keep them open, and the gate would wait for git's output forever.
     engine = _open_engine(bundle, trusted.policies_dir, timeout_s=timeout_s, opa_url=opa_url)
@@ -202,6 +201,8 @@ def _decide(
             base_lines=base.doc.line_of,
             head_lines=head.doc.line_of,
             catalog=_catalog(bundle),
+            base_paths=base.path_of,
+            head_paths=head_for_findings.path_of,
         )
         needs = _Evidence(changes, base, head, trusted)
         specs = sorted({w.official_spec for w in needs.wanted.values() if w.official_spec})

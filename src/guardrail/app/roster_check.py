@@ -80,7 +80,7 @@ def roster_findings(
     metas: list[RuleMeta] | None = None,
 ) -> list[Finding]:
     """The roster's findings as every command reports them: evaluated, waivers applied, sorted by agent."""
-    found = evaluate_roster(engine, loaded, metas if metas is not None else parse_metadata(bundle))
+    found = [*loaded.findings, *evaluate_roster(engine, loaded, metas if metas is not None else parse_metadata(bundle))]
     return sort_findings(apply_waivers(found, load_waivers(bundle, policies_dir), today))
 
 
@@ -127,8 +127,8 @@ def _normalise(item: Any, package: str, kind: str, metas: list[RuleMeta], loaded
     location = loaded.agent_location(str(agent) if agent is not None else None)
     field = item.get("field") if isinstance(item, dict) else None
     if field:
-        line = loaded.doc.line_of(field_path(loaded, str(agent) if agent is not None else None, field))
-        location = location.model_copy(update={"line": line or location.line})
+        at = loaded.location_of(field_path(loaded, str(agent) if agent is not None else None, field))
+        location = at if at.line else location
     return Finding(
         rule=rule,
         kind=kind,

@@ -1,8 +1,8 @@
 """The decision log record: one live allow/ask/deny decision about one tool call (`guardrail.decision/v1`).
 
 Written one JSON object per line by the runtime hooks (`guardrail hook claude-code`), read by `guardrail audit`.
-The hook writes its lines without importing pydantic (start-up budget) and a test holds its lines to this model,
-so this class is the one statement of the shape. `otel_attributes` maps a record to the proposed OpenTelemetry
+The hook builds its lines without pydantic (`core/decision_line.py`, for its start-up budget); a test holds the
+two to the same fields in the same order. `otel_attributes` maps a record to the proposed OpenTelemetry
 GenAI guardrail span (`gen_ai.operation.name=apply_guardrail`), which is still a proposal and may be renamed.
 """
 
@@ -13,16 +13,11 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from guardrail.core.decision_line import DECISION_SCHEMA, format_time
 from guardrail.core.findings import Severity
 
-DECISION_SCHEMA: Literal["guardrail.decision/v1"] = "guardrail.decision/v1"
 Decision = Literal["allow", "ask", "deny"]
 DECISIONS: tuple[str, ...] = Decision.__args__  # type: ignore[attr-defined]
-
-
-def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with microseconds and a `Z`, the one spelling the log uses."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class DecisionReason(BaseModel):
@@ -40,7 +35,7 @@ class DecisionRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    schema_: Literal["guardrail.decision/v1"] = Field(DECISION_SCHEMA, alias="schema")
+    schema_: Literal["guardrail.decision/v1"] = Field("guardrail.decision/v1", alias="schema")
     time: AwareDatetime
     source: str = Field(min_length=1, description="which runtime asked, e.g. claude-code")
     agent: str | None = Field(None, description="the roster agent the call was judged as; null when unknown")

@@ -33,6 +33,7 @@ ChangeKind = Literal[
 CHANGE_KINDS: tuple[str, ...] = ChangeKind.__args__  # type: ignore[attr-defined]
 
 LineOf = Callable[[tuple[str | int, ...]], int | None]
+PathOf = Callable[[tuple[str | int, ...]], str]  # for a roster read from several files (Claude Code subagents)
 
 
 class Change(BaseModel):
@@ -80,13 +81,16 @@ class _Side:
     """One roster plus where its lines are, judged against the governance catalog (`data.catalog.tools`): the
     catalog is the one source of tool risk, and a roster entry can only raise it, never lower it."""
 
-    def __init__(self, roster: Roster, path: str, line_of: LineOf, catalog: Mapping[str, Any]) -> None:
-        self.roster, self.path, self.line_of, self.catalog = roster, path, line_of, catalog
+    def __init__(
+        self, roster: Roster, path: str, line_of: LineOf, catalog: Mapping[str, Any], path_of: PathOf | None = None
+    ) -> None:
+        self.roster, self.path, self.line_of, self.catalog, self.path_of = roster, path, line_of, catalog, path_of
         self.index = {agent.name: i for i, agent in enumerate(roster.agents)}
 
     def at(self, agent: str, *fields: str | int) -> Location:
         """The deepest known line of an agent's field (a missing field falls back to the agent's line)."""
-        return Location(path=self.path, line=self.line_of(("agents", self.index[agent], *fields)))
+        loc = ("agents", self.index[agent], *fields)
+        return Location(path=self.path_of(loc) if self.path_of else self.path, line=self.line_of(loc))
 
     def _entries(self, tool: str) -> list[Mapping[str, Any]]:
         declared = self.roster.tools.get(tool)
@@ -217,14 +221,18 @@ def diff_rosters(
     base_lines: LineOf,
     head_lines: LineOf,
     catalog: Mapping[str, Any] | None = None,
+    base_paths: PathOf | None = None,
+    head_paths: PathOf | None = None,
 ) -> list[Change]:
     """Changes from `base` to `head` in the head roster's agent order; removed agents last, in base order.
 
     `catalog` is the governance catalog's `tools` (trusted policy data): tool risk is the higher of it and the
-    roster's own declaration, so a roster cannot talk a high-risk tool down to low.
+    roster's own declaration, so a roster cannot talk a high-risk tool down to low. `*_paths` name the file of
+    each field when a roster spans several files (Claude Code subagents; else `*_path` for all).
     """
     tools = catalog or {}
-    old, new = _Side(base, base_path, base_lines, tools), _Side(head, head_path, head_lines, tools)
+    old = _Side(base, base_path, base_lines, tools, base_paths)
+    new = _Side(head, head_path, head_lines, tools, head_paths)
     before = {agent.name: agent for agent in base.agents}
     changes: list[Change] = []
     for agent in head.agents:
@@ -264,4 +272,4 @@ def diff_rosters(
     return changes
 
 
-__all__ = ["CHANGE_KINDS", "Change", "ChangeKind", "LineOf", "diff_rosters"]
+__all__ = ["CHANGE_KINDS", "Change", "ChangeKind", "LineOf", "PathOf", "diff_rosters"]

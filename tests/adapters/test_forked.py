@@ -1,0 +1,45 @@
+"""One call in a forked child under a deadline: results and errors come back, a runaway is killed and reported."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from guardrail.adapters.forked import DeadlineExceeded, Forked, call_forked, deadline
+from guardrail.errors import EngineError, PolicyError
+
+
+def test_the_value_and_the_guardrail_error_come_back() -> None:
+    assert call_forked(lambda: {"pid": os.getpid()}, "x")["pid"] != os.getpid()
+
+    def broken() -> None:
+        raise PolicyError("a.rego:1:1: bad")
+
+    with pytest.raises(PolicyError, match="a.rego:1:1: bad"):
+        call_forked(broken, "x")
+
+
+def test_a_child_that_dies_without_answering_is_an_engine_error() -> None:
+    with pytest.raises(EngineError, match="the worker process died without an answer"):
+        call_forked(lambda: os._exit(3), "the action policy")
+
+
+def test_the_deadline_kills_a_runaway_child_and_still_answers() -> None:
+    started = time.monotonic()
+    asking = None
+    with pytest.raises(DeadlineExceeded, match="deciding took longer than 0.3s"), deadline(0.3, "deciding"):
+        asking = Forked(lambda: time.sleep(60), "sleeper")
+        asking.result()
+    assert time.monotonic() - started < 10
+    assert asking is not None
+    with pytest.raises(ChildProcessError):  # killed and reaped: nothing left running
+        os.waitpid(asking._pid, os.WNOHANG)
+
+
+def test_work_done_while_the_child_computes() -> None:
+    with deadline(30, "deciding"):
+        asking = Forked(lambda: sum(range(1000)), "sum")
+        here = sum(range(10))
+        assert (asking.result(), here) == (499500, 45)
