@@ -43,3 +43,8 @@ def test_work_done_while_the_child_computes() -> None:
         asking = Forked(lambda: sum(range(1000)), "sum")
         here = sum(range(10))
         assert (asking.result(), here) == (499500, 45)
+
+
+def test_a_child_that_allocates_without_bound_dies_instead_of_filling_the_machine() -> None:
+    with pytest.raises(EngineError, match="hog failed"):
+        call_forked(lambda: len(bytearray(2 << 30)), "hog")  # 2 GiB: past the 1 GiB the child may add

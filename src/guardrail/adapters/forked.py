@@ -23,6 +23,7 @@ from guardrail.errors import EngineError, GuardrailError
 
 T = TypeVar("T")
 CAN_FORK = hasattr(os, "fork") and hasattr(signal, "setitimer")
+CHILD_MEMORY_HEADROOM = 1 << 30  # bytes of address space the child may add to what it inherited
 
 
 class DeadlineExceeded(EngineError):
@@ -63,6 +64,8 @@ class Forked:
             status = 1
             try:
                 os.close(read_end)
+                _quiet()
+                _cap_memory()
                 try:
                     payload = pickle.dumps(("ok", fn()))
                 except GuardrailError as exc:
@@ -106,6 +109,27 @@ class Forked:
 def call_forked(fn: Callable[[], T], what: str) -> T:
     """`fn()` computed in a child process (see Forked)."""
     return Forked(fn, what).result()
+
+
+def _quiet() -> None:
+    """The child's stderr goes nowhere: an engine's dying words (a Rust panic or abort) must not reach the
+    runtime, which shows a hook's stderr; the failure comes back as the missing answer."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+
+
+def _cap_memory() -> None:
+    """A runaway that allocates (a comprehension over a huge range) would fill the machine's memory before the
+    deadline: cap the child's address space so the allocation fails and the child dies (an answer of no)."""
+    with contextlib.suppress(ImportError, OSError, ValueError):
+        import resource
+
+        pages = int(open("/proc/self/statm").read().split()[0])  # the size the child starts with
+        limit = pages * os.sysconf("SC_PAGE_SIZE") + CHILD_MEMORY_HEADROOM
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # and no core file when an allocation aborts it
 
 
 def _reap(pid: int) -> None:

@@ -8,7 +8,7 @@ audit) and by `roster_at_ref`:
   one) as the overlay that supplies what Claude Code does not say (organization, tool and data catalogs, owners,
   tiers, budgets, autonomy, data scopes, other agents);
 - a `.claude/agents` folder is the same project seen from inside: the overlay is `../../roster.yaml`;
-- any other folder of `*.md` subagent files has no overlay;
+- any other folder named `agents` (a copy, `~/.claude/agents`) holds subagent files, with no overlay;
 - a folder with only a `roster.yaml` is that roster file.
 
 No pydantic here: the live hook hashes these files on every call to know whether its cached roster still holds.
@@ -46,12 +46,12 @@ class RosterLayout:
             return cls(path, _existing(path / ROSTER_FILE), path / CLAUDE_AGENTS)
         if path.name == CLAUDE_AGENTS.name and path.parent.name == CLAUDE_AGENTS.parent.name:
             return cls(path, _existing(path.parent.parent / ROSTER_FILE), path)
-        if any(path.glob("*.md")):
+        if path.name == CLAUDE_AGENTS.name:
             return cls(path, None, path)
         if (path / ROSTER_FILE).is_file():
             return cls(path, path / ROSTER_FILE, None)
         raise ConfigError(
-            "no roster here: expected a roster.yaml, a .claude/agents/ folder or *.md subagent files",
+            "no roster here: expected a roster.yaml or a .claude/agents/ folder of subagent files",
             path=str(path),
         )
 

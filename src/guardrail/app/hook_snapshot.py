@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +121,8 @@ def _read(path: Path) -> Snapshot | None:
 
 def _write(directory: Path, name: str, snapshot: Snapshot) -> None:
     """Atomically, then drop older snapshots; a cache that cannot be written is skipped, never an error."""
+    import tempfile  # only on a rebuild: the hook's common path never writes
+
     with contextlib.suppress(OSError):
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".snapshot-", suffix=".tmp", dir=directory)

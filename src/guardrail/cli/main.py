@@ -26,7 +26,17 @@ app = typer.Typer(
 
 
 # Command modules, each exposing `register(app)`. Add a name here when adding a command group.
-COMMAND_MODULES: tuple[str, ...] = ("policy", "roster", "roster_import", "run", "gate", "report", "audit", "hook")
+COMMAND_MODULES: tuple[str, ...] = (
+    "policy",
+    "policy_bundle",
+    "roster",
+    "roster_import",
+    "run",
+    "gate",
+    "report",
+    "audit",
+    "hook",
+)
 
 
 def _register() -> None:
