@@ -89,7 +89,11 @@ def _write(relative: str, text: str) -> Callable[[Path], None]:
             "hook.config",
             "roster.yaml:3: agents[0].model",
         ),
-        (_write("policies/action/action.rego", "package action\n\nx := \n"), "hook.policy", "action/action.rego:4:1: expecting expression"),
+        (
+            _write("policies/action/action.rego", "package action\n\nx := \n"),
+            "hook.policy",
+            "action/action.rego:4:1: expecting expression",
+        ),
         (lambda p: shutil.rmtree(p / "policies"), "hook.policy", "policy directory not found"),
         (
             _write("policies/data/catalog.yaml", "tools: {a: {aliases: [WebSearch]}, b: {aliases: [WebSearch]}}\n"),

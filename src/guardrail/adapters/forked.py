@@ -126,7 +126,8 @@ def _cap_memory() -> None:
     with contextlib.suppress(ImportError, OSError, ValueError):
         import resource
 
-        pages = int(open("/proc/self/statm").read().split()[0])  # the size the child starts with
+        with open("/proc/self/statm") as statm:  # the size the child starts with
+            pages = int(statm.read().split()[0])
         limit = pages * os.sysconf("SC_PAGE_SIZE") + CHILD_MEMORY_HEADROOM
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # and no core file when an allocation aborts it

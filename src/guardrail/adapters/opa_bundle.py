@@ -66,12 +66,12 @@ def read_bundle(path: Path) -> tuple[PolicyBundle, dict[str, Any]]:
     """A bundle as OPA reads it: modules, data merged at each data file's folder, the manifest; checked."""
     import yaml
 
-    try:
-        tar = tarfile.open(path, mode="r:gz")
-    except (OSError, tarfile.TarError) as exc:
-        raise ConfigError(f"not a gzipped tar bundle: {exc}", path=str(path)) from None
     manifest: dict[str, Any] = {}
     bundle = PolicyBundle(root=str(path))
+    try:
+        tar = tarfile.open(path, mode="r:gz")  # noqa: SIM115 (closed by the with below; opening is what can fail)
+    except (OSError, tarfile.TarError) as exc:
+        raise ConfigError(f"not a gzipped tar bundle: {exc}", path=str(path)) from None
     with tar:
         for member in tar.getmembers():
             if not member.isfile():
