@@ -136,3 +136,10 @@ def test_the_roster_at_a_git_ref_has_that_ref_s_subagents(project: Path) -> None
     assert str(then.agent_location("first", "model")) == "main:.claude/agents/first.md:5"
     with pytest.raises(ConfigError, match="cannot read the base roster at nope"):
         roster_at_ref(project / ".claude" / "agents", "nope")
+
+
+def test_a_front_matter_syntax_error_is_on_its_file_line(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    _write(project, "triage", "---\nname: triage\ndescription: [unclosed\nmodel: haiku\n---\n")
+    with pytest.raises(ConfigError, match=r"^\.claude/agents/triage\.md:[34]: invalid YAML"):
+        load_roster(project)

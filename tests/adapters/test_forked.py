@@ -28,19 +28,23 @@ def test_a_child_that_dies_without_answering_is_an_engine_error() -> None:
 
 def test_the_deadline_kills_a_runaway_child_and_still_answers() -> None:
     started = time.monotonic()
-    asking = None
-    with pytest.raises(DeadlineExceeded, match="deciding took longer than 0.3s"), deadline(0.3, "deciding"):
-        asking = Forked(lambda: time.sleep(60), "sleeper")
+    asking = Forked(lambda: time.sleep(60), "sleeper")
+    with pytest.raises(DeadlineExceeded, match="deciding took longer than 0.3s"), deadline(0.3, "deciding"), asking:
         asking.result()
     assert time.monotonic() - started < 10
-    assert asking is not None
     with pytest.raises(ChildProcessError):  # killed and reaped: nothing left running
         os.waitpid(asking._pid, os.WNOHANG)
 
 
+def test_leaving_early_kills_the_child() -> None:
+    with pytest.raises(RuntimeError), Forked(lambda: time.sleep(60), "sleeper") as child:
+        raise RuntimeError("the parent's own work failed")
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child._pid, os.WNOHANG)
+
+
 def test_work_done_while_the_child_computes() -> None:
-    with deadline(30, "deciding"):
-        asking = Forked(lambda: sum(range(1000)), "sum")
+    with deadline(30, "deciding"), Forked(lambda: sum(range(1000)), "sum") as asking:
         here = sum(range(10))
         assert (asking.result(), here) == (499500, 45)
 

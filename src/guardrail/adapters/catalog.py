@@ -44,15 +44,19 @@ def catalog_aliases(data: Mapping[str, Any], data_dir: Path) -> dict[str, str]:
     return out
 
 
+def catalog_file(data_dir: Path) -> Path | None:
+    """The catalog among the policy data files (mounted as data.catalog, like every data file, by its stem)."""
+    files = sorted(data_dir.glob(f"{CATALOG_KEY}.*"))
+    return next((p for p in files if p.suffix in (".yaml", ".yml", ".json")), None)
+
+
 def _error(data_dir: Path, message: str, loc: tuple[str | int, ...]) -> ConfigError:
     from guardrail.adapters.loading import load_yaml
 
-    source = next(
-        (p for p in sorted(data_dir.glob(f"{CATALOG_KEY}.*")) if p.suffix in (".yaml", ".yml", ".json")), None
-    )
+    source = catalog_file(data_dir)
     if source is None:
         return ConfigError(message, field="data.catalog." + ".".join(map(str, loc)))
     return load_yaml(source).error(message, loc)
 
 
-__all__ = ["CATALOG_KEY", "catalog_aliases", "catalog_tools"]
+__all__ = ["CATALOG_KEY", "catalog_aliases", "catalog_file", "catalog_tools"]

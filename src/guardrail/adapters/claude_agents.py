@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from guardrail.adapters.catalog import catalog_aliases, catalog_tools
+from guardrail.adapters.catalog import CATALOG_KEY, catalog_aliases, catalog_file, catalog_tools
 from guardrail.adapters.loading import Document, Loc, format_loc, load_yaml, parse_yaml
 from guardrail.adapters.roster_layout import RosterLayout
 from guardrail.core.findings import Finding, Location, Severity
@@ -103,8 +103,9 @@ def assemble(
     the working tree or a git ref), `show` how to name it, `catalog_dir` the policy data with the catalog."""
     catalog: Mapping[str, Any] = {}
     aliases: dict[str, str] = {}
-    if catalog_dir is not None and (catalog_dir / "catalog.yaml").is_file():
-        catalog = {"catalog": load_yaml(catalog_dir / "catalog.yaml").data or {}}
+    source = catalog_file(catalog_dir) if catalog_dir is not None else None
+    if catalog_dir is not None and source is not None:
+        catalog = {CATALOG_KEY: load_yaml(source).data or {}}
         aliases = catalog_aliases(catalog, catalog_dir)
     known = catalog_tools(catalog)
 
@@ -193,10 +194,10 @@ def _read_agent(path: Path, read: Callable[[Path], str], show: Show, to_catalog:
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
         raise ConfigError("the front matter has no closing --- line", path=shown, line=1)
-    front = parse_yaml("\n".join(lines[1:end]), shown)
+    front = parse_yaml("\n" + "\n".join(lines[1:end]), shown)  # the blank first line keeps the file's line numbers
     if not isinstance(front.data, dict):
         raise ConfigError("the front matter must be a mapping (name, description, tools, model)", path=shown, line=2)
-    at = {loc: line + 1 for loc, line in front.lines.items()}  # the opening --- is line 1
+    at = front.lines
     meta: dict[str, Any] = front.data
     name = meta.get("name")
     if not isinstance(name, str) or not name:

@@ -6,7 +6,8 @@ result into a pipe, while this process waits on the pipe under `deadline()` (SIG
 wait is interrupted, the child is killed, and the caller still gets to say no. A fork costs about a millisecond;
 the long-lived `EngineWorker` would cost tens (multiprocessing start-up) for a process that asks one question.
 
-The caller can work while the child computes (`Forked(...)`, then `.result()`). POSIX only (fork, SIGALRM);
+The caller can work while the child computes (`with Forked(...) as child:`, then `child.result()`; leaving the
+block early kills the child). POSIX only (fork, SIGALRM);
 elsewhere the call runs in this process, when its result is asked for, with no deadline.
 """
 
@@ -80,6 +81,20 @@ class Forked:
                 os._exit(status)
         os.close(write_end)
         self._pid, self._read_end = pid, read_end
+        self._done = False
+
+    def __enter__(self) -> Forked:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Whatever happened meanwhile (the deadline, an error), no child is left running."""
+        if self._fn is None and not self._done:
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.close(self._read_end)
+            _reap(self._pid)
+            self._done = True
 
     def result(self) -> Any:
         """The call's value; its GuardrailError is raised here, any other failure is an EngineError. If the wait
@@ -97,6 +112,7 @@ class Forked:
         finally:
             os.close(self._read_end)
             _reap(self._pid)
+            self._done = True
         try:
             kind, value = pickle.loads(b"".join(chunks))
         except Exception:
@@ -108,7 +124,8 @@ class Forked:
 
 def call_forked(fn: Callable[[], T], what: str) -> T:
     """`fn()` computed in a child process (see Forked)."""
-    return Forked(fn, what).result()
+    with Forked(fn, what) as child:
+        return child.result()
 
 
 def _quiet() -> None:

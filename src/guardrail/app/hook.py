@@ -120,10 +120,10 @@ def _decide(call: RuntimeCall, snapshot: Snapshot, settings: HookSettings) -> tu
     if tool is None:
         msg = f"{call.runtime_tool} is not in the governance catalog (no catalog tool lists it in its aliases)"
         raise _Refused(LiveDecision.refuse("hook.tool", msg, agent=agent))
-    asking = Forked(lambda: _ask_policy(snapshot, agent, tool, call.args), "the action policy")
-    logged = _redacted(call.args)  # on the other core, while the child evaluates
     try:
-        answer, approved = asking.result()
+        with Forked(lambda: _ask_policy(snapshot, agent, tool, call.args), "the action policy") as asking:
+            logged = _redacted(call.args)  # on the other core, while the child evaluates
+            answer, approved = asking.result()
     except PolicyError as exc:
         raise _Refused(LiveDecision.refuse("hook.policy", str(exc), agent=agent, tool=tool)) from None
     except DeadlineExceeded:
