@@ -26,6 +26,7 @@ from typing import Any
 
 import guardrail
 from guardrail.adapters.journal import Journal, write_json_atomic
+from guardrail.adapters.roster_layout import RosterLayout
 from guardrail.adapters.suites import LoadedEval, check_environment, load_eval
 from guardrail.adapters.transport import route
 from guardrail.app.agent_loop import Completer, Decider, LoopSettings, MemoDecider, TaskOutcome
@@ -95,7 +96,7 @@ def input_hashes(loaded: LoadedEval) -> tuple[dict[str, str], dict[str, str]]:
     policies = loaded.project.policies
     hashes = {
         "spec": sha256_file(loaded.path),
-        "roster": sha256_file(Path(loaded.roster.path)),
+        "roster": RosterLayout.resolve(Path(loaded.roster.path)).digest(),  # a file's sha256, or .claude/agents
         "suites": combined,
         "policies": policies_hash(policies),
     }
