@@ -128,3 +128,17 @@ def test_long_arguments_are_cut_and_personal_data_redacted_in_the_log(project: P
     (record,) = read_decisions(project / ".guardrail" / "decisions.jsonl")
     assert record.args["to"] == "[REDACTED:email]"
     assert record.args["query"].endswith("[... 5000 more characters]") and len(record.args["query"]) < 4100
+
+
+def test_a_claude_code_project_is_its_own_roster(project: Path) -> None:
+    (project / "roster.yaml").write_text("version: 1\norganization: Testco\n")  # the overlay: no agents of its own
+    agents = project / ".claude" / "agents"
+    agents.mkdir(parents=True)
+    (agents / "research.md").write_text(
+        "---\nname: research\ndescription: d\ntools: WebSearch, WebFetch\nmodel: haiku\n---\n"
+    )
+    assert decide(project)[1] == 0
+    text, code = decide(project, {**SEARCH, "tool_name": "Bash", "tool_input": {"command": "ls"}})
+    assert code == 2 and "research called shell.run, which is not granted to it" in text
+    first, _ = read_decisions(project / ".guardrail" / "decisions.jsonl")
+    assert first.agent == "research" and first.tool == "web.search"

@@ -94,12 +94,18 @@ def roster_at_ref(path: Path, ref: str, *, display: Callable[[Path], str] = show
 
 
 def assembled(
-    layout: RosterLayout, read: Callable[[Path], str] = read_text, show: Callable[[Path], str] = shown_path
+    layout: RosterLayout,
+    read: Callable[[Path], str] = read_text,
+    show: Callable[[Path], str] = shown_path,
+    *,
+    catalog_dir: Path | None = None,
 ) -> LoadedRoster:
-    """A Claude Code project's roster: its subagent files (and overlay) as `read` gives them, named by `show`."""
+    """A Claude Code project's roster: its subagent files (and overlay) as `read` gives them, named by `show`;
+    tool names mapped with the catalog in `catalog_dir` (default: the project's policies/data)."""
     from guardrail.adapters.claude_agents import assemble
 
-    catalog_dir = Project.find(layout.agents_dir or layout.path).policies / "data"
+    if catalog_dir is None:
+        catalog_dir = Project.find(layout.agents_dir or layout.path).policies / "data"
     doc, findings = assemble(layout, read, show, catalog_dir if catalog_dir.is_dir() else None)
     return _check(doc, findings)
 
