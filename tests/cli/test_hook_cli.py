@@ -92,20 +92,31 @@ def log_of(project: Path) -> list[DecisionRecord]:
     return list(read_decisions(project / ".guardrail" / "decisions.jsonl"))
 
 
-def test_allow_ask_and_deny_come_from_the_action_policy(project: Path) -> None:
-    code, answer, _ = run_hook(project, call("WebSearch", {"query": "pricing"}, "research"))
-    assert (code, answer["permissionDecision"]) == (0, "allow")
-
-    # a checkpointed tool, called under its MCP name: the catalog's alias maps it, ACT-002 asks a person
+@pytest.fixture(scope="module")
+def decided(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[int, dict[str, Any], str]]]:
+    """One project, three real hook processes: an allow, an ask and a deny (shared by the tests that read them)."""
+    root = tmp_path_factory.mktemp("decided")
+    shutil.copytree(REPO / "policies", root / "policies")
+    (root / "roster.yaml").write_text(ROSTER)
+    (root / ".git").mkdir()
     refund = call("mcp__stripe__create_refund", {"order_id": "1234", "email": "ann@example.com"}, "support-triage")
-    code, answer, _ = run_hook(project, refund)
-    assert (code, answer["permissionDecision"]) == (0, "ask")
-    assert "ACT-002" in answer["permissionDecisionReason"]
+    answers = [
+        run_hook(root, call("WebSearch", {"query": "pricing"}, "research", tool_use_id="t1")),
+        run_hook(root, {**refund, "tool_use_id": "t2"}),
+        run_hook(root, call("Bash", {"command": "rm -rf /"}, "research", tool_use_id="t3")),
+    ]
+    return root, answers
 
+
+def test_allow_ask_and_deny_come_from_the_action_policy(decided: tuple[Path, list[Any]]) -> None:
+    project, ((code, answer, _), (ask_code, ask_answer, _), (deny_code, deny_answer, err)) = decided
+    assert (code, answer["permissionDecision"]) == (0, "allow")
+    # a checkpointed tool, called under its MCP name: the catalog's alias maps it, ACT-002 asks a person
+    assert (ask_code, ask_answer["permissionDecision"]) == (0, "ask")
+    assert "ACT-002" in ask_answer["permissionDecisionReason"]
     # not granted, and autonomous with a high-risk write: no approval would make it right
-    code, answer, err = run_hook(project, call("Bash", {"command": "rm -rf /"}, "research"))
-    assert (code, answer["permissionDecision"]) == (2, "deny")
-    assert "ACT-001" in answer["permissionDecisionReason"] and "ACT-004" in err
+    assert (deny_code, deny_answer["permissionDecision"]) == (2, "deny")
+    assert "ACT-001" in deny_answer["permissionDecisionReason"] and "ACT-004" in err
 
     allow, ask, deny = log_of(project)
     assert (allow.decision, allow.agent, allow.tool, allow.runtime_tool) == (
@@ -118,7 +129,31 @@ def test_allow_ask_and_deny_come_from_the_action_policy(project: Path) -> None:
     assert ask.args == {"order_id": "1234", "email": "[REDACTED:email]"}  # the policy saw the address; the log does not
     assert {r.rule for r in deny.reasons} == {"ACT-001", "ACT-002", "ACT-004"}
     assert allow.policy_hash == ask.policy_hash and (allow.policy_hash or "").startswith("sha256:")
-    assert ask.session_id == "sess-1" and ask.tool_use_id == "toolu_01" and ask.runtime_agent == "support-triage"
+    assert ask.session_id == "sess-1" and ask.tool_use_id == "t2" and ask.runtime_agent == "support-triage"
+
+
+def test_the_decision_log_replays_through_guardrail_audit(decided: tuple[Path, list[Any]], tmp_path: Path) -> None:
+    """The audit recomputes each logged call with the same policies: it agrees with the hook, and a roster edited
+    since (the refund no longer granted) turns the call that ran into a finding."""
+    project, _ = decided
+    shutil.copytree(project, tmp_path / "p")
+    project = tmp_path / "p"
+    audit = ["audit", ".guardrail/decisions.jsonl", "--roster", "roster.yaml", "--no-track", "-f", "json"]
+    result = run_cli(*audit, cwd=project)
+    assert result.code == 0, result.err
+    agents = {a["agent"]: a for a in json.loads(result.out)["scorecard"]["agents"]}
+    assert (agents["research"]["blocked_calls"], agents["research"]["violating_calls"]) == (1, 0)  # the deny never ran
+    assert agents["research"]["tools_used"] == {"web.search": 1}
+    assert agents["support-triage"]["tools_used"] == {"payments.refund": 1}  # asked, approved by the prompt, ran
+    assert agents["support-triage"]["violating_calls"] == 0
+
+    (project / "roster.yaml").write_text(
+        ROSTER.replace("tools: [crm.lookup_order, payments.refund]", "tools: [crm.lookup_order]")
+    )
+    result = run_cli(*audit, cwd=project)
+    assert result.code == 1
+    found = {(f["rule"], f["agent"]) for f in json.loads(result.out)["findings"]}
+    assert ("ACT-001", "support-triage") in found
 
 
 def test_the_main_agent_is_judged_as_the_agent_named_on_the_command_line(project: Path) -> None:
