@@ -209,5 +209,7 @@ def test_a_runaway_policy_is_cut_off_at_the_deadline_and_denied(project: Path) -
 def test_usage_errors_exit_2_which_claude_code_treats_as_a_block(project: Path) -> None:
     result = run_cli("hook", "claude-code", "--no-such-option", cwd=project)
     assert result.code == 2 and "unrecognized arguments: --no-such-option" in result.err
+    result = run_cli("hook", "claude-code", "--timeout", "0", cwd=project)  # no deadline would fail open
+    assert result.code == 2 and "'0' is not a positive number of seconds" in result.err
     assert run_cli("hook", "claude-code", "--help").code == 0
     assert "hook" in run_cli("--help").out

@@ -37,12 +37,20 @@ def _parser() -> argparse.ArgumentParser:
     claude.add_argument("--policies", type=Path, help="policy directory (default: policies/)")
     claude.add_argument(
         "--timeout",
-        type=float,
+        type=_positive,
         default=DEFAULT_TIMEOUT_S,
         help=f"seconds to decide before answering deny (default {DEFAULT_TIMEOUT_S:g}); keep it below the "
         "hook's timeout in settings.json, since Claude Code lets a timed-out hook's call through",
     )
     return parser
+
+
+def _positive(text: str) -> float:
+    """A deadline of 0 would mean none, and a hook Claude Code times out lets the call through: refused."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def main(argv: Sequence[str]) -> int:
