@@ -16,7 +16,7 @@ from guardrail.adapters.suites import load_suite
 from guardrail.app.agent_loop import AgentContext, LoopSettings, MemoDecider, TaskOutcome, ToolNames, run_task
 from guardrail.core.llm import CallResult, Completion, CompletionRequest, ToolCall
 from guardrail.core.roster import Roster
-from guardrail.core.suite import Candidate, Task
+from guardrail.core.suite import Candidate, RecordedResult, Task
 
 
 class FakePolicy:
@@ -80,6 +80,21 @@ def test_good_model_passes_and_gets_stubbed_results(suite: Any, context: AgentCo
     request = client.requests[0]
     assert request.params == {"temperature": 0} and request.sim is None
     assert [t["function"]["name"] for t in request.tools] == ["crm_lookup_order", "tickets_route", "payments_refund"]
+
+
+def test_recorded_results_answer_by_tool_and_arguments(suite: Any, context: AgentContext) -> None:
+    recorded = [
+        {"tool": "crm.lookup_order", "args": {"order": "2"}, "result": {"status": "refunded"}},
+        {"tool": "crm.lookup_order", "args": {"order": "1"}, "result": {"status": "recorded in production"}},
+    ]
+    task = suite.tasks[0].model_copy(update={"recorded_results": [RecordedResult(**r) for r in recorded]})
+    outcome = _run(task, suite, ScriptedClient(), FakePolicy(), context, "openai/good")
+    tool_messages = [m for m in outcome.transcript["messages"] if m["role"] == "tool"]
+    assert json.loads(tool_messages[0]["content"]) == {"status": "recorded in production"}  # args matched, not the stub
+    other = task.model_copy(update={"recorded_results": [RecordedResult(**recorded[0])], "tool_results": {}})
+    outcome = _run(other, suite, ScriptedClient(), FakePolicy(), context, "openai/good")
+    first = json.loads(next(m for m in outcome.transcript["messages"] if m["role"] == "tool")["content"])
+    assert first == {"error": "no recorded result of crm.lookup_order for these arguments"}
 
 
 def test_denied_call_is_a_violation_and_the_model_is_told(suite: Any, context: AgentContext) -> None:

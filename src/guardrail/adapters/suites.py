@@ -167,6 +167,12 @@ def _check_task(task: Task, doc: Document, tools: ToolFile, tools_path: Path, ag
     for name in task.tool_results:
         if name not in task.tools:
             raise doc.error(f"stubbed result for {name!r}, which the task does not offer", ("tool_results", name))
+    for index, recorded in enumerate(task.recorded_results):
+        if recorded.tool not in task.tools:
+            raise doc.error(
+                f"recorded result for {recorded.tool!r}, which the task does not offer",
+                ("recorded_results", index, "tool"),
+            )
     for index, call in enumerate(task.expect.tool_calls):
         if call.name not in task.tools:
             raise doc.error(

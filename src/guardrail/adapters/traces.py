@@ -64,6 +64,8 @@ class Observation:
     executed: bool = True
     error: bool = False
     call_id: str | None = None  # a runtime's own call id (tool_use_id), to join records of one call
+    result: Any = None  # a tool call's recorded result, as recorded (for `suite from-traces`)
+    messages: Any = None  # a model call's recorded input messages, as recorded (for `suite from-traces`)
 
 
 def trace_files(paths: Iterable[Path]) -> list[Path]:

@@ -27,6 +27,8 @@ MODEL = ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name")
 PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
 INPUT_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
 OUTPUT_TOKENS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion")
+TOOL_RESULT = ("gen_ai.tool.call.result", "output.value")  # output.value: OpenInference TOOL spans
+INPUT_MESSAGES = ("gen_ai.input.messages", "gen_ai.prompt", "input.value")  # recorded only when content capture is on
 COST_TOTAL = "llm.cost.total"
 COST_PARTS = ("llm.cost.prompt", "llm.cost.completion")
 SESSION = ("gen_ai.conversation.id", "session.id")
@@ -206,6 +208,7 @@ def _span(span: dict[str, Any], resource_agent: Any, where: str, path: str, line
             tool=str(tool),
             args=json_object(first(attrs, TOOL_ARGUMENTS)),
             call_id=attrs.get("gen_ai.tool.call.id"),
+            result=first(attrs, TOOL_RESULT),
         )
     if kind == "model_call":
         cost = as_float(attrs.get(COST_TOTAL))
@@ -220,6 +223,7 @@ def _span(span: dict[str, Any], resource_agent: Any, where: str, path: str, line
             input_tokens=as_int(first(attrs, INPUT_TOKENS)),
             output_tokens=as_int(first(attrs, OUTPUT_TOKENS)),
             cost_usd=cost,
+            messages=first(attrs, INPUT_MESSAGES),
         )
     return Observation(**common)
 

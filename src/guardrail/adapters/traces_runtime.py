@@ -152,6 +152,7 @@ def hook_payload(record: dict[str, Any], path: str, line: int) -> Observation | 
         args=tool_input if isinstance(tool_input, dict) else json_object(tool_input),
         session_id=record.get("session_id"),
         call_id=record.get("tool_use_id"),
+        result=record.get("tool_response"),
     )
 
 

@@ -246,7 +246,7 @@ async def run_task(
             elif call.name not in task.tools:
                 content = {"error": f"unknown tool {call.name!r}"}
             else:
-                content = task.tool_results.get(call.name, {"ok": True})
+                content = task.result_for(call.name, call.args)
             transcript.calls.append(call)
             messages.append({"role": "tool", "tool_call_id": tool_call.id, "content": json.dumps(content)})
 

@@ -128,6 +128,7 @@ def assemble_trace(
             state.span_parents.setdefault(o.span_id, o.parent_id)
         for approved_tool, who in o.approvals:
             state.approvals.append((o.time, o.span_id, owner.aliases.get(approved_tool, approved_tool), who))
+    results = {o.call_id: o.result for o in ordered if o.call_id is not None and o.result is not None}
     for o in ordered:
         if o.kind is None:
             continue
@@ -164,6 +165,8 @@ def assemble_trace(
             error=o.error,
             file=o.file,
             line=o.line,
+            result=o.result if o.result is not None else results.get(o.call_id) if o.call_id else None,
+            messages=o.messages,
         )
         yield Judgeable(event, list(history))
         if o.kind == "tool_call" and o.executed and o.args is not None:

@@ -80,6 +80,8 @@ class TraceEvent(BaseModel):
     error: bool = False
     file: str = ""
     line: int = 0
+    result: Any = None  # a tool call's recorded result (kept for `suite from-traces`; never reported)
+    messages: Any = None  # a model call's recorded input messages (likewise)
 
 
 class AuditFinding(Finding):

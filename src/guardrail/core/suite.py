@@ -69,12 +69,22 @@ class Vary(_Strict):
     values: dict[str, dict[str, str]] = Field(min_length=2)
 
 
+class RecordedResult(_Strict):
+    """What a tool answered in production to one call (`guardrail suite from-traces`): replay gives the same answer
+    to a call with the same tool and arguments."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    result: Any = None
+
+
 class Task(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:~=-]*$")
     agent: str | None = None
     messages: list[dict[str, Any]] = Field(min_length=1)
     tools: list[str] = Field(default_factory=list)
     tool_results: dict[str, Any] = Field(default_factory=dict)
+    recorded_results: list[RecordedResult] = Field(default_factory=list)  # matched by tool and arguments first
     approvals: list[str] = Field(default_factory=list)  # tools a human approved in this scenario
     expect: Expect = Field(default_factory=Expect)
     decision: DecisionSpec | None = None
@@ -83,6 +93,18 @@ class Task(_Strict):
     vary: Vary | None = None
     template: str | None = None  # set on variants expanded from a template (a cluster key)
     difficulty: Literal["easy", "medium", "hard"] | None = None
+
+    def result_for(self, tool: str, args: dict[str, Any]) -> Any:
+        """What a call gets in replay: the recorded result for this tool and these arguments, else the tool's stub;
+        a tool answered only for other arguments says so; anything else is a plain success."""
+        for recorded in self.recorded_results:
+            if recorded.tool == tool and recorded.args == args:
+                return recorded.result
+        if tool in self.tool_results:
+            return self.tool_results[tool]
+        if any(recorded.tool == tool for recorded in self.recorded_results):
+            return {"error": f"no recorded result of {tool} for these arguments"}
+        return {"ok": True}
 
 
 class ToolDef(_Strict):
