@@ -25,7 +25,7 @@ def day_chart(days: Sequence[str], series: Sequence[tuple[str, str, dict[str, fl
     """One polyline per series over the days (dots where a value exists); a legend under the plot."""
     legend_h = 18 * ((len(series) + 3) // 4)
     height = _HEIGHT + legend_h
-    plot_w, plot_h = WIDTH - _LEFT - 20, _HEIGHT - _TOP - _BOTTOM
+    plot_w, plot_h = WIDTH - _LEFT - 50, _HEIGHT - _TOP - _BOTTOM  # room for the last day's label
     top_value = max([v for _, _, values in series for v in values.values()] + [1e-9]) * 1.1
 
     def x(i: int) -> float:
@@ -37,7 +37,7 @@ def day_chart(days: Sequence[str], series: Sequence[tuple[str, str, dict[str, fl
     parts = [f'<svg viewBox="0 0 {WIDTH} {height}" role="img" xmlns="http://www.w3.org/2000/svg">']
     for k in range(5):
         v = top_value * k / 4
-        label = f"${v:.2f}" if money else f"{v:.0f}"
+        label = f"${v:.2f}" if money else (f"{v:.0f}" if top_value >= 8 else f"{v:.1f}")
         parts.append(
             f'<line class="grid" x1="{_LEFT}" x2="{WIDTH - 20}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
             f'<text x="{_LEFT - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{label}</text>'
