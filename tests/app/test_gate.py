@@ -439,6 +439,9 @@ def test_approval_times_must_be_dates_or_zoned_times(project: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         gate(project)
     assert "approvals.yaml:7" in str(caught.value) and "RFC3339" in str(caught.value)
+    (project / "policies/data/approvals.yaml").write_text(record.format(expires="2300-01-01"))
+    with pytest.raises(ConfigError, match="between 1970 and 2261"):  # beyond Rego's clock: refused, not exit 3
+        gate(project)
     (project / "policies/data/approvals.yaml").write_text(record.format(expires="2026-06-15 13:00:00"))
     with pytest.raises(ConfigError, match="with a zone"):  # a time without a zone is ambiguous
         gate(project)

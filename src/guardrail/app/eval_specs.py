@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrail.adapters.loading import load_yaml
-from guardrail.app.evidence import spec_suite_dirs
+from guardrail.app.evidence import suite_dirs
 from guardrail.errors import ConfigError
 
 EVALS_DIR = "evals"
@@ -69,9 +69,13 @@ class EvalSpecs:
             "`eval_spec:` in the roster"
         )
 
+    def suite_dirs(self, spec_path: str) -> dict[str, Path]:
+        """Suite name -> folder, as the spec names them (none when the spec is absent or unreadable)."""
+        return suite_dirs(self.root, self.spec(spec_path))
+
     def suite_dir(self, name: str, spec_path: str | None) -> Path:
         """Where suite `name` lives: the folder the spec names with that name, else `suites/<name>`."""
-        named = spec_suite_dirs(self.root, spec_path) if spec_path else {}
+        named = self.suite_dirs(spec_path) if spec_path else {}
         return named.get(name, self.root / "suites" / name)
 
 

@@ -13,6 +13,7 @@ stay in step.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -174,23 +175,27 @@ def write_evidence(run_dir: Path, *, project_evidence: Path | None = None) -> li
 # --- today's inputs -----------------------------------------------------------------------------------------
 
 
-def spec_suite_dirs(root: Path, spec_path: str) -> dict[str, Path]:
-    """Suite name -> folder, as the spec at `spec_path` (relative to the project root) names them today."""
-    path = root / spec_path
-    if not path.is_file():
-        return {}
-    data = load_yaml(path).data
-    suites = data.get("suites") if isinstance(data, dict) else None
+def suite_dirs(root: Path, spec: Any) -> dict[str, Path]:
+    """Suite name -> folder, as a spec (its parsed content) names them, relative to the project root."""
+    suites = spec.get("suites") if isinstance(spec, dict) else None
     if not isinstance(suites, list):
         return {}
     return {Path(str(rel)).name: root / str(rel) for rel in suites}
 
 
-class CurrentHashes:
-    """Today's hashes, computed once each (many evidence files share a spec, suite and the policy folder)."""
+def spec_suite_dirs(root: Path, spec_path: str) -> dict[str, Path]:
+    """Suite name -> folder, as the spec at `spec_path` (relative to the project root) names them today."""
+    path = root / spec_path
+    return suite_dirs(root, load_yaml(path).data) if path.is_file() else {}
 
-    def __init__(self, root: Path, policies: Path) -> None:
+
+class CurrentHashes:
+    """Today's hashes, computed once each (many evidence files share a spec, suite and the policy folder).
+    `suites_of` maps a spec to its suite folders; pass a reader that already holds the parsed specs."""
+
+    def __init__(self, root: Path, policies: Path, suites_of: Callable[[str], dict[str, Path]] | None = None) -> None:
         self.root, self.policies_dir = root, policies
+        self.suites_of = suites_of or (lambda spec_path: spec_suite_dirs(root, spec_path))
         self._files: dict[Path, str | None] = {}
         self._trees: dict[Path, str | None] = {}
         self._policies: str | None = None
@@ -210,7 +215,7 @@ class CurrentHashes:
 
     def suite(self, spec_path: str, name: str) -> str | None:
         if spec_path not in self._specs:
-            self._specs[spec_path] = spec_suite_dirs(self.root, spec_path)
+            self._specs[spec_path] = self.suites_of(spec_path)
         folder = self._specs[spec_path].get(name, self.root / "suites" / name)
         if folder not in self._trees:
             self._trees[folder] = sha256_tree(folder) if folder.is_dir() else None
@@ -239,5 +244,6 @@ __all__ = [
     "evidence_key",
     "mismatched_hashes",
     "spec_suite_dirs",
+    "suite_dirs",
     "write_evidence",
 ]

@@ -20,8 +20,7 @@ from guardrail.adapters.evidence_store import read_dir
 from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED, PolicyBundle, PolicyEngine
 from guardrail.adapters.roster_file import LoadedRoster, load_roster, roster_at_ref
 from guardrail.app.engine import load_policies, open_engine
-from guardrail.app.eval_specs import EvalSpecs
-from guardrail.app.evidence import CurrentHashes, evidence_key
+from guardrail.app.evidence import evidence_key
 from guardrail.app.gate_evidence import EvidenceView, Wanted, select_evidence
 from guardrail.app.gate_fixes import FixCommands
 from guardrail.app.gate_report import GateItem, GateReport, place
@@ -181,7 +180,7 @@ def _decide(
     on two cores that overlap is most of a cold gate's budget."""
     head = load_roster(roster_path)
     head_label = project.display(roster_path)
-    check_references(head, EvalSpecs(project.root), project)  # the suites and specs it names exist here
+    check_references(head, trusted.head_specs, project)  # the suites and specs it names exist here
     bundle = load_policies(trusted.policies_dir)
     load_approvals(bundle, trusted.policies_dir)
     # roster findings are located with the path as users (and GitHub) read it
@@ -209,8 +208,7 @@ def _decide(
         trusted.fetch_suites(specs, sorted({s for w in needs.wanted.values() for s in w.suites}))
         shelf = evidence_dir if evidence_dir is not None else project.evidence
         stored = read_dir(shelf) if needs.wanted else []
-        current = CurrentHashes(trusted.root, trusted.policies_dir)
-        evidence = select_evidence(stored, needs.wanted, current=current, key=key, now=moment, project=project)
+        evidence = select_evidence(stored, needs.wanted, current=trusted.current, key=key, now=moment, project=project)
         fixes = FixCommands(trusted.specs, signed=key is not None, drift=trusted.drift)
         change_inputs = [needs.change_input(c, fixes, evidence) for c in changes]
         findings = roster_side.result()

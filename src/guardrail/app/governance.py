@@ -19,6 +19,7 @@ from guardrail.errors import ConfigError
 
 R = TypeVar("R", bound=BaseModel)
 DATA_SUFFIXES = (".yaml", ".yml", ".json")
+LAST_YEAR = 2261  # the last whole year Rego's nanosecond clock can hold
 
 
 class Approval(BaseModel):
@@ -38,7 +39,15 @@ class Approval(BaseModel):
     @classmethod
     def _moment(cls, value: Any) -> str:
         """`YYYY-MM-DD` or an RFC3339 time with a zone, as the policy's time functions read them; YAML's own
-        dates and timestamps (unquoted) are accepted and written back that way."""
+        dates and timestamps (unquoted) are accepted and written back that way. Rego counts time in nanoseconds
+        since 1970, which ends in 2262: a later date would stop the gate (exit 3), so it is refused here."""
+        moment = cls._normalised(value)
+        if not "1970" <= moment[:4] < str(LAST_YEAR + 1):
+            raise ValueError(f"expected a time between 1970 and {LAST_YEAR} (the policy engine's clock range)")
+        return moment
+
+    @staticmethod
+    def _normalised(value: Any) -> str:
         if isinstance(value, datetime):
             moment = value if value.tzinfo else value.replace(tzinfo=UTC)
             return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -193,6 +193,8 @@ def check_references(loaded: LoadedRoster, specs: EvalSpecs, project: Project) -
     for that agent: otherwise the gate would ask for evidence no run can produce. Every problem is listed."""
     problems: list[tuple[Loc, str]] = []
     for index, agent in enumerate(loaded.roster.agents):
+        if agent.eval_spec is None and not agent.suites:
+            continue
         official, problem = specs.official(agent.name, agent.eval_spec)
         if agent.eval_spec is not None and official is None:
             problems.append((("agents", index, "eval_spec"), str(problem)))

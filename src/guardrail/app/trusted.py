@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from guardrail.adapters.git import export_tree
 from guardrail.app.eval_specs import EVALS_DIR, EvalSpecs
-from guardrail.app.evidence import CurrentHashes, spec_suite_dirs
+from guardrail.app.evidence import CurrentHashes
 from guardrail.core.hashing import GOVERNANCE_RECORDS, POLICY_SUFFIXES, sha256_file, tree_files
 from guardrail.errors import ConfigError, PolicyError
 from guardrail.project import Project
@@ -60,10 +60,15 @@ class TrustedTree:
     policy_changes: list[FileChange] = field(default_factory=list)
     governance_changes: list[FileChange] = field(default_factory=list)
     proposal: dict[str, str] = field(default_factory=dict)  # edited file -> sha256 of its proposed content
-    specs: EvalSpecs = field(init=False)
+    specs: EvalSpecs = field(init=False)  # the trusted specs
+    head_specs: EvalSpecs = field(init=False)  # the working tree's (the same reader without a ref)
+    current: CurrentHashes = field(init=False)  # the hashes evidence must match: the trusted inputs'
 
     def __post_init__(self) -> None:
         self.specs = EvalSpecs(self.root)
+        self.head_specs = EvalSpecs(self.project.root) if self.trusted else self.specs
+        self.current = CurrentHashes(self.root, self.policies_dir, self.specs.suite_dirs)
+        self._here = CurrentHashes(self.project.root, self.head_policies, self.head_specs.suite_dirs)
 
     @property
     def trusted(self) -> bool:
@@ -87,7 +92,7 @@ class TrustedTree:
         for spec_path in spec_paths:
             wanted |= {
                 p.relative_to(self.root).as_posix()
-                for p in spec_suite_dirs(self.root, spec_path).values()
+                for p in self.specs.suite_dirs(spec_path).values()
                 if p.resolve().is_relative_to(self.root.resolve())
             }
         if wanted:
@@ -97,11 +102,10 @@ class TrustedTree:
         """The inputs evidence for `spec_path` is bound to that the working tree has changed against the base."""
         if not self.trusted:
             return []
-        here = CurrentHashes(self.project.root, self.head_policies)
-        there = CurrentHashes(self.root, self.policies_dir)
+        here, there = self._here, self.current
         out = [spec_path] if here.spec(spec_path) != there.spec(spec_path) else []
         out += ["policies"] if here.policies != there.policies else []
-        for name in sorted(spec_suite_dirs(self.root, spec_path)):
+        for name in sorted(self.specs.suite_dirs(spec_path)):
             if here.suite(spec_path, name) != there.suite(spec_path, name):
                 out.append(f"suites/{name}")
         return out
