@@ -8,10 +8,11 @@ request can neither point an agent at a weaker spec nor weaken the official one'
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from guardrail.adapters.loading import load_yaml
+from guardrail.adapters.loading import parse_yaml, read_text
 from guardrail.app.evidence import suite_dirs
 from guardrail.errors import ConfigError
 
@@ -31,7 +32,7 @@ class EvalSpecs:
         if rel not in self._specs:
             path = self.root / rel
             try:
-                data = load_yaml(path).data if path.is_file() else None
+                data = _parsed(read_text(path)) if path.is_file() else None
             except ConfigError:
                 data = None
             self._specs[rel] = data if isinstance(data, dict) else None
@@ -77,6 +78,13 @@ class EvalSpecs:
         """Where suite `name` lives: the folder the spec names with that name, else `suites/<name>`."""
         named = self.suite_dirs(spec_path) if spec_path else {}
         return named.get(name, self.root / "suites" / name)
+
+
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> Any:
+    """Specs by content: the base's and the working tree's copy of an unchanged spec are parsed once. Callers only
+    read the value."""
+    return parse_yaml(text, "<eval spec>").data
 
 
 def candidate_ids(spec: dict[str, Any] | None) -> list[str]:

@@ -180,7 +180,6 @@ def _decide(
     on two cores that overlap is most of a cold gate's budget."""
     head = load_roster(roster_path)
     head_label = project.display(roster_path)
-    check_references(head, trusted.head_specs, project)  # the suites and specs it names exist here
     bundle = load_policies(trusted.policies_dir)
     load_approvals(bundle, trusted.policies_dir)
     # roster findings are located with the path as users (and GitHub) read it
@@ -203,6 +202,8 @@ def _decide(
             base_paths=base.path_of,
             head_paths=head_for_findings.path_of,
         )
+        # the suites and specs the changed agents name exist here (roster check verifies every agent)
+        check_references(head, trusted.head_specs, project, {c.agent for c in changes})
         needs = _Evidence(changes, base, head, trusted)
         specs = sorted({w.official_spec for w in needs.wanted.values() if w.official_spec})
         trusted.fetch_suites(specs, sorted({s for w in needs.wanted.values() for s in w.suites}))

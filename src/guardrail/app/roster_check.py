@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -188,12 +189,15 @@ def field_path(loaded: LoadedRoster, agent: str | None, field: Any) -> Loc:
     return tuple(out)
 
 
-def check_references(loaded: LoadedRoster, specs: EvalSpecs, project: Project) -> None:
+def check_references(
+    loaded: LoadedRoster, specs: EvalSpecs, project: Project, agents: Collection[str] | None = None
+) -> None:
     """Every suite an agent names exists in the project, and an official eval spec the roster names exists and is
-    for that agent: otherwise the gate would ask for evidence no run can produce. Every problem is listed."""
+    for that agent: otherwise the gate would ask for evidence no run can produce. Every problem is listed.
+    `agents` limits the check (the gate checks the agents a change touches; `roster check` checks them all)."""
     problems: list[tuple[Loc, str]] = []
     for index, agent in enumerate(loaded.roster.agents):
-        if agent.eval_spec is None and not agent.suites:
+        if (agent.eval_spec is None and not agent.suites) or (agents is not None and agent.name not in agents):
             continue
         official, problem = specs.official(agent.name, agent.eval_spec)
         if agent.eval_spec is not None and official is None:
