@@ -176,6 +176,8 @@ def main() -> None:
         report("  ratio gate / roster check", cold / roster_check, "x", "printed", True)
         cpu = cpu_seconds(argv, root, 5)
         report("  CPU time of one cold gate, all processes (median of 5)", cpu, "s", "printed", True)
+        cpu_ref = cpu_seconds(by_ref, root, 5)
+        report("  same with --base-ref main (git included)", cpu_ref, "s", "printed", True)
         print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         heavy = imported_heavy(root, argv)
         print(f"heavy SDKs imported by the gate: {heavy or 'none'} (target: none)")
