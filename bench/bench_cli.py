@@ -145,6 +145,9 @@ def _project(root: Path, server: ServerProcess) -> Path:
 
     candidates = [{"id": f"openai/{name}", "params": server.params, **PRICES} for name in CANDIDATES]
     spec = make_project(root, tasks=TASKS, candidates=candidates, tools=False)
+    # YAML reads 1e-06 as a string, which the spec's credential check (core/secrets.py) takes for a key under a
+    # "*_token" name; written with a decimal point, the prices are numbers
+    spec.write_text(spec.read_text().replace("1e-06", "1.0e-06").replace("4e-06", "4.0e-06"))
     gate = root / "policies/gate/eval.rego"  # the report step asks the project's gate policy
     gate.parent.mkdir(parents=True)
     gate.write_text((REPO / "policies/gate/eval.rego").read_text())

@@ -103,18 +103,20 @@ def test_fail_fast_stops_only_a_candidate_that_never_answered(tmp_path: Path) ->
 
 
 def test_the_cache_probe_counts_the_items_that_will_ask_a_model(tmp_path: Path) -> None:
-    spec = make_project(tmp_path, tasks=40, candidates=["openai/cached", "openai/fresh"])
+    spec = make_project(tmp_path, tasks=60, candidates=["openai/cached", "openai/fresh", "openai/cached-too"])
     loaded = load_eval(spec)
     candidates = list(loaded.spec.candidates)
-    assert uncached_items(loaded, candidates, set(), no_cache=False) == {"openai/cached": 40, "openai/fresh": 40}
+    everything = {"openai/cached": 60, "openai/fresh": 60, "openai/cached-too": 60}
+    assert uncached_items(loaded, candidates, set(), no_cache=False) == everything  # no cache yet
     settings = LoopSettings(run_id="x", max_steps=loaded.spec.max_steps, seed=loaded.spec.seed)
-    with ResponseCache(cache_path(loaded)) as cache:  # every first answer of one candidate, as a previous run left
-        for suite, task, candidate, repeat in work_items(loaded, candidates[:1], set()):
+    with ResponseCache(cache_path(loaded)) as cache:  # every first answer of two candidates, as a run left them
+        for suite, task, candidate, repeat in work_items(loaded, [candidates[0], candidates[2]], set()):
             _, request = first_request(task, suite.openai_tools(task.tools), candidate, repeat, settings)
             cache.put(request, Completion(model=candidate.id, content="routed to billing"))
     done = {("triage", "t-0000", "openai/fresh", 0)}
-    assert uncached_items(loaded, candidates, done, no_cache=False) == {"openai/cached": 0, "openai/fresh": 39}
-    assert uncached_items(loaded, candidates, done, no_cache=True) == {"openai/cached": 40, "openai/fresh": 39}
+    probed = uncached_items(loaded, candidates, done, no_cache=False)
+    assert probed == {"openai/cached": 0, "openai/fresh": 59, "openai/cached-too": 0}
+    assert uncached_items(loaded, candidates, done, no_cache=True) == {**everything, "openai/fresh": 59}
 
 
 REPO = Path(__file__).resolve().parents[2]

@@ -147,28 +147,32 @@ def uncached_items(
     loaded: LoadedEval, candidates: list[Candidate], done: AbstractSet[RowKey], *, no_cache: bool, sample: int = 48
 ) -> dict[str, int]:
     """Per candidate, about how many of the items left will ask its model: the response cache is asked for the
-    first request of an even sample of them (a few milliseconds). Plans the run (processes, what to import before
-    forking); the replay itself never relies on it."""
+    first request of an even sample of each candidate's items (a few milliseconds). Plans the run (processes, what
+    to import before forking); the replay itself never relies on it."""
     from guardrail.adapters.cache import ResponseCache
 
-    items = list(work_items(loaded, candidates, done))
     left = {c.id: n for c, n in zip(candidates, _left(loaded, candidates, done), strict=True)}
     path = cache_path(loaded)
-    if no_cache or not path.is_file() or not items:
+    if no_cache or not path.is_file():
         return left
     spec = loaded.spec
     settings = LoopSettings(run_id="", max_steps=spec.max_steps, timeout_s=spec.timeout_s, seed=spec.seed)
-    asked = dict.fromkeys(left, 0)
-    missed = dict.fromkeys(left, 0)
+    each = max(1, sample // max(1, len(candidates)))
+    calling = dict(left)
     try:
         with ResponseCache(path) as cache:
-            for suite, task, candidate, repeat in items[:: max(1, len(items) // sample)]:
-                _, request = first_request(task, suite.openai_tools(task.tools), candidate, repeat, settings)
-                asked[candidate.id] += 1
-                missed[candidate.id] += cache.get(request) is None
+            for candidate in candidates:
+                items = work_items(loaded, [candidate], done)
+                asked = missed = 0
+                for suite, task, _, repeat in itertools.islice(items, 0, None, max(1, left[candidate.id] // each)):
+                    _, request = first_request(task, suite.openai_tools(task.tools), candidate, repeat, settings)
+                    asked += 1
+                    missed += cache.get(request) is None
+                if asked:
+                    calling[candidate.id] = round(left[candidate.id] * missed / asked)
     except (CouldNotFinish, sqlite3.Error):  # an unreadable cache: the replay reports it, with its remedy
         return left
-    return {c: left[c] if not asked[c] else round(left[c] * missed[c] / asked[c]) for c in left}
+    return calling
 
 
 # Runner CPU per task-evaluation by how its model is reached (bench/bench_cli.py: replay CPU / items on this 2-core
