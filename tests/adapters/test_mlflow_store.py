@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from importlib import metadata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from guardrail.core.stats import Interval
 from guardrail.core.summary import Summary
 from guardrail.errors import CouldNotFinish
 from guardrail.project import Project
+
 
 REPO = Path(__file__).resolve().parents[2]
 PLANTS = [Plant("sim/frontier", 0.95, cost=0.003), Plant("sim/balanced", 0.93, cost=0.0008), Plant("sim/budget", 0.8)]
@@ -222,13 +224,22 @@ def test_logs_to_a_real_mlflow_server_over_http(tmp_path: Path) -> None:
     assert any((server_root / "server-artifacts").rglob("candidate.json"))  # artifacts went through the server
 
 
-def test_warming_up_creates_only_the_projects_own_store(tmp_path: Path) -> None:
+def test_warming_up_creates_only_the_projects_own_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlflow.tracking import MlflowClient
+
     from guardrail.adapters import mlflow_process
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     missing = tmp_path / "nowhere" / "mlflow.db"
     mlflow_process._warm(f"sqlite:///{missing}", create=False)  # a store the user named: never made by warming
     assert not missing.exists() and not (tmp_path / "nowhere").exists()
     mlflow_process._warm("http://127.0.0.1:9", create=True)  # a server URI is not contacted while warming
-    own = tmp_path / "project" / ".guardrail" / "mlflow.db"
-    mlflow_process._warm(f"sqlite:///{own}", create=True)
-    assert own.is_file()
+    for name in ("a", "b"):  # the second store is a copy of the empty one mlflow made for the first
+        own = tmp_path / name / ".guardrail" / "mlflow.db"
+        mlflow_process._warm(f"sqlite:///{own}", create=True)
+        client = MlflowClient(f"sqlite:///{own}")
+        run = client.create_run(client.create_experiment(f"guardrail/{name}", artifact_location=tmp_path.as_uri()))
+        client.log_metric(run.info.run_id, "accuracy", 0.9)
+        assert client.get_run(run.info.run_id).data.metrics == {"accuracy": 0.9}
+    made = [p.name for p in (tmp_path / "cache" / "guardrail").iterdir()]
+    assert made == [f"mlflow-{metadata.version('mlflow')}-empty.db"]
