@@ -14,8 +14,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from importlib import metadata
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,6 @@ from guardrail.core.stats import Interval
 from guardrail.core.summary import Summary
 from guardrail.errors import CouldNotFinish
 from guardrail.project import Project
-
 
 REPO = Path(__file__).resolve().parents[2]
 PLANTS = [Plant("sim/frontier", 0.95, cost=0.003), Plant("sim/balanced", 0.93, cost=0.0008), Plant("sim/budget", 0.8)]
