@@ -5,12 +5,12 @@ policies and spec, guardrail version, the gate decision); each child carries the
 metric with its interval bounds (`metric`, `metric_lo`, `metric_hi`), its verdict and its artifacts, so the
 MLflow UI's compare view shows candidates side by side.
 
-mlflow is imported only in the logging process (`adapters/mlflow_process.py`: started early, so its import overlaps
-the replay), which calls `log_runs`; this process writes the per-candidate files it attaches and waits for the run
-ids. We talk to mlflow through `MlflowClient(tracking_uri)` and never through the fluent API, so no global state
-(active run, tracking URI) leaks. The local default store is a
-sqlite file under `.guardrail/`; its experiments are created with an explicit artifact location under the
-project, because mlflow otherwise writes artifacts to `./mlruns` in whatever directory the user stands in.
+A comparison is logged by the logging process (`adapters/mlflow_process.py`: started early, so its import of
+mlflow overlaps the replay), which calls `log_runs`; the command's own process only writes the per-candidate files
+and waits for the run ids. mlflow is imported lazily, in whichever process uses `_Client`. We talk to it through
+`MlflowClient(tracking_uri)` and never through the fluent API, so no global state (active run, tracking URI) leaks.
+The local default store is a sqlite file under `.guardrail/`; its experiments are created with an explicit artifact
+location under the project, because mlflow otherwise writes artifacts to `./mlruns` wherever the user stands.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def prefetch(tracking_uri: str, *, create: bool = False) -> None:
 
 
 def quiet_logs() -> None:
-    """ "Creating initial MLflow database tables..." is mlflow's business, not the user's."""
+    """Keep mlflow's "Creating initial MLflow database tables..." off the user's console."""
     import logging
 
     for name in ("mlflow.store.db.utils", "alembic.runtime.migration", "alembic"):
