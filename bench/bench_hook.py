@@ -97,8 +97,8 @@ def main() -> None:
             "  pydantic alone": "from pydantic import BaseModel",
         }
         floor_ms = {}
-        for name, code in floors.items():
-            samples = [timed([sys.executable, "-c", code], b"", project) for _ in range(15)]
+        for name, source in floors.items():
+            samples = [timed([sys.executable, "-c", source], b"", project) for _ in range(15)]
             floor_ms[name] = tuple(1000 * statistics.median(s[i] for s in samples) for i in (0, 1))
 
     median, p95 = 1000 * statistics.median(times), 1000 * percentile(times, 0.95)
