@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from guardrail.adapters.claude_agents import SourcedDocument, assemble
 from guardrail.adapters.loading import Document, Loc, load_yaml, parse_yaml, read_text, validate
 from guardrail.adapters.roster_layout import RosterLayout
 from guardrail.core.findings import Finding, Location
@@ -28,8 +29,6 @@ class LoadedRoster:
 
     def path_of(self, loc: Loc) -> str:
         """The file a field is in: the roster file, or for a Claude Code project the subagent's file or overlay."""
-        from guardrail.adapters.claude_agents import SourcedDocument
-
         return self.doc.path_of(loc) if isinstance(self.doc, SourcedDocument) else self.doc.path
 
     def location_of(self, loc: Loc) -> Location:
@@ -102,8 +101,6 @@ def assembled(
 ) -> LoadedRoster:
     """A Claude Code project's roster: its subagent files (and overlay) as `read` gives them, named by `show`;
     tool names mapped with the catalog in `catalog_dir` (default: the project's policies/data)."""
-    from guardrail.adapters.claude_agents import assemble
-
     if catalog_dir is None:
         catalog_dir = Project.find(layout.agents_dir or layout.path).policies / "data"
     doc, findings = assemble(layout, read, show, catalog_dir if catalog_dir.is_dir() else None)
