@@ -18,7 +18,8 @@ from typing import Any
 
 from guardrail.adapters.suites import LoadedEval
 from guardrail.app.agent_loop import TaskOutcome
-from guardrail.core.redact import RedactionRules, Redactor
+from guardrail.core.redact import Redactor
+from guardrail.core.redaction_rules import RedactionRules
 from guardrail.core.suite import Task
 
 

@@ -25,47 +25,14 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import TYPE_CHECKING, Any, Protocol
 
 from guardrail.core import secrets
 
+if TYPE_CHECKING:  # the rules are pydantic; the redactor is not, so the live hook can redact without loading it
+    from guardrail.core.redaction_rules import RedactionRules
+
 MARK = "[REDACTED:{kind}]"
-_KIND = r"^[a-z0-9][a-z0-9_.-]*$"
-
-
-class RedactionRules(BaseModel):
-    """What a suite or an eval spec marks as sensitive, on top of the built-in patterns."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    fields: list[str] = Field(default_factory=list, description="keys whose whole value is sensitive, at any depth")
-    patterns: dict[str, str] = Field(default_factory=dict, description="kind -> regex; each match is redacted")
-    data_classes: list[str] = Field(default_factory=list, description="roster data classes to redact")
-
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, patterns: dict[str, str]) -> dict[str, str]:
-        for kind, pattern in patterns.items():
-            if not re.match(_KIND, kind):
-                raise ValueError(f"pattern name {kind!r}: lower-case letters, digits and ._- only")
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern {kind!r} is not a valid regex: {exc}") from None
-        return patterns
-
-    def merged(self, *others: RedactionRules | None) -> RedactionRules:
-        """These rules and the others', in order, without repeats."""
-        fields, patterns, classes = list(self.fields), dict(self.patterns), list(self.data_classes)
-        for other in others:
-            if other is None:
-                continue
-            fields += [f for f in other.fields if f not in fields]
-            patterns.update(other.patterns)
-            classes += [c for c in other.data_classes if c not in classes]
-        return RedactionRules(fields=fields, patterns=patterns, data_classes=classes)
 
 
 class SensitiveClass(Protocol):
@@ -316,4 +283,4 @@ def _recurring(v: Any, mark: Callable[[re.Match[str]], str], known: re.Pattern[s
     return v
 
 
-__all__ = ["MARK", "RedactionRules", "Redactor", "SensitiveClass", "luhn"]
+__all__ = ["MARK", "Redactor", "SensitiveClass", "luhn"]

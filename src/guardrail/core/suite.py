@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from guardrail.core.llm import TransportMode
-from guardrail.core.redact import RedactionRules
+from guardrail.core.redaction_rules import RedactionRules
 from guardrail.errors import FieldError
 
 
