@@ -120,6 +120,10 @@ def test_check_and_gate_read_the_subagent_files_directly(repo: Path) -> None:
     (agents / "support-triage.md").write_text(
         TRIAGE.replace("mcp__stripe__create_refund\n", "mcp__stripe__create_refund, Bash\n", 1)
     )
+    # and the same PR tries to re-alias Bash as a harmless tool: the gate maps names with the base's catalog
+    catalog = repo / "policies" / "data" / "catalog.yaml"
+    text = catalog.read_text().replace("aliases: [Bash, PowerShell]", "aliases: [PowerShell]")
+    catalog.write_text(text.replace("aliases: [Read, Glob, Grep]", "aliases: [Read, Glob, Grep, Bash]"))
     git(repo, "commit", "-qam", "switch models, add a tool")
     gate = run_cli("gate", "--roster", ".claude/agents", "--base-ref", "main", "--format", "json", cwd=repo)
     assert gate.code == 1, gate.err

@@ -57,7 +57,9 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-def load_roster(path: Path) -> LoadedRoster:
+def load_roster(path: Path, *, catalog_dir: Path | None = None) -> LoadedRoster:
+    """`catalog_dir` maps subagents' tool names (default: the project's policies/data; the gate passes the
+    trusted base's, so a change cannot re-alias a tool into a harmless one)."""
     if not path.is_dir():
         doc = load_yaml(path)  # first: the guarded read names a symlink loop or an over-long path as an input error
         doc.path = shown_path(path)
@@ -65,7 +67,7 @@ def load_roster(path: Path) -> LoadedRoster:
     layout = RosterLayout.resolve(path)
     if layout.agents_dir is None and layout.roster_file is not None:
         return load_roster(layout.roster_file)
-    return assembled(layout)
+    return assembled(layout, catalog_dir=catalog_dir)
 
 
 def parse_roster(text: str, path: str) -> LoadedRoster:
@@ -73,7 +75,9 @@ def parse_roster(text: str, path: str) -> LoadedRoster:
     return _check(parse_yaml(text, path))
 
 
-def roster_at_ref(path: Path, ref: str, *, display: Callable[[Path], str] = shown_path) -> LoadedRoster:
+def roster_at_ref(
+    path: Path, ref: str, *, display: Callable[[Path], str] = shown_path, catalog_dir: Path | None = None
+) -> LoadedRoster:
     """The roster at `path` as it was at git `ref` (the gate's base), read in the layout the working tree has now
     (a subagent added since then is simply absent). Files are named `REF:path`."""
     from guardrail.adapters.git import list_files, show_file
@@ -89,7 +93,7 @@ def roster_at_ref(path: Path, ref: str, *, display: Callable[[Path], str] = show
     then = layout.at_ref(files, overlay)
     if not then.sources():
         raise ConfigError(f"no roster at {ref}: neither subagent files nor roster.yaml", path=display(path))
-    return assembled(then, lambda p: show_file(p, ref), lambda p: f"{ref}:{display(p)}")
+    return assembled(then, lambda p: show_file(p, ref), lambda p: f"{ref}:{display(p)}", catalog_dir=catalog_dir)
 
 
 def assembled(

@@ -38,13 +38,13 @@ EVIDENCE_KINDS = ("model_switch", "agent_added")
 
 
 def _load_base(
-    roster_path: Path, project: Project, base_path: Path | None, base_ref: str | None
+    roster_path: Path, project: Project, base_path: Path | None, base_ref: str | None, catalog: Path
 ) -> tuple[LoadedRoster, str]:
     if base_path is not None:
-        return load_roster(base_path), project.display(base_path)
+        return load_roster(base_path, catalog_dir=catalog), project.display(base_path)
     assert base_ref is not None
     label = f"{base_ref}:{project.display(roster_path)}"
-    return roster_at_ref(roster_path, base_ref, display=project.display), label
+    return roster_at_ref(roster_path, base_ref, display=project.display, catalog_dir=catalog), label
 
 
 def _open_engine(bundle: PolicyBundle, policies_dir: Path, *, timeout_s: float, opa_url: str | None) -> PolicyEngine:
@@ -178,7 +178,7 @@ def _decide(
 ) -> GateReport:
     """The roster policies run in the engine's process while this one reads the base, diffs and checks evidence:
     on two cores that overlap is most of a cold gate's budget."""
-    head = load_roster(roster_path)
+    head = load_roster(roster_path, catalog_dir=trusted.policies_dir / "data")  # subagents' tools, trusted aliases
     head_label = project.display(roster_path)
     bundle = load_policies(trusted.policies_dir)
     load_approvals(bundle, trusted.policies_dir)
@@ -190,7 +190,7 @@ def _decide(
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-roster")
     roster_side = pool.submit(roster_findings, engine, bundle, head_for_findings, trusted.policies_dir, moment.date())
     try:
-        base, base_label = _load_base(roster_path, project, base_path, base_ref)
+        base, base_label = _load_base(roster_path, project, base_path, base_ref, trusted.policies_dir / "data")
         changes = diff_rosters(
             base.roster,
             head.roster,
