@@ -45,8 +45,13 @@ def start(address: str | None, workers: int | None) -> int:
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
+    pool = workers or max(1, int(ray.available_resources().get("CPU", 2)) - 1)
+    # Ray Data's default of 200 shuffle partitions is sized for clusters: on a few workers the per-partition tasks
+    # cost more than the work (measured: 50,000 spans took 12 minutes with 200, see bench/bench_audit.py)
+    context.default_hash_shuffle_parallelism = 2 * pool
+    context.min_parallelism = 2 * pool
     logging.getLogger("ray.data").setLevel(logging.WARNING)
-    return workers or max(1, int(ray.available_resources().get("CPU", 2)) - 1)
+    return pool
 
 
 @contextlib.contextmanager
@@ -90,7 +95,7 @@ def grouped_pipeline(
     ds = (
         ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
         .flat_map(read)
-        .groupby(key)
+        .groupby(key, num_partitions=2 * workers)
         .map_groups(assemble, fn_kwargs=assemble_kwargs, batch_format="numpy")
         .map_batches(
             judge,

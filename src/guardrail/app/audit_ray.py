@@ -24,7 +24,7 @@ from typing import Any
 from guardrail.adapters import ray_data
 from guardrail.adapters.rego import PolicyBundle, RegoEngine
 from guardrail.app.audit_policy import BATCH_SIZE, BatchJudge, decision_input, judged
-from guardrail.app.audit_stream import Judgeable, TraceAssembler, Window, _TraceState, assemble_trace, trace_key
+from guardrail.app.audit_stream import Judgeable, TraceAssembler, TraceState, Window, assemble_trace, trace_key
 from guardrail.core.audit import TraceEvent
 from guardrail.errors import CouldNotFinish
 
@@ -56,7 +56,7 @@ def _assemble(
     owner = TraceAssembler(aliases, default_agent=default_agent, window=window)
     for o in observations:
         owner.by_source[o.source] = owner.by_source.get(o.source, 0) + 1
-    events = list(assemble_trace(observations, _TraceState(), owner))
+    events = list(assemble_trace(observations, TraceState(), owner))
     meta = pickle.dumps((owner.by_source, owner.outside_window))
     return {
         "time": [j.event.time.timestamp() for j in events] + [0.0],

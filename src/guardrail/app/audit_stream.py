@@ -38,7 +38,7 @@ class Judgeable(NamedTuple):
 
 
 @dataclass
-class _TraceState:
+class TraceState:
     span_agents: dict[str, str | None] = field(default_factory=dict)
     span_parents: dict[str, str | None] = field(default_factory=dict)
     approvals: list[tuple[datetime, str | None, str, str]] = field(default_factory=list)  # time, span, tool, who
@@ -77,7 +77,7 @@ class TraceAssembler:
         self._last_seen: dict[str, int] = {}
         self._buffered = 0
         self._seq = 0
-        self._done: OrderedDict[str, _TraceState] = OrderedDict()
+        self._done: OrderedDict[str, TraceState] = OrderedDict()
 
     def feed(self, observation: Observation) -> Iterator[Judgeable]:
         self._seq += 1
@@ -105,7 +105,7 @@ class TraceAssembler:
         items = self._buffer.pop(key)
         del self._last_seen[key]
         self._buffered -= len(items)
-        state = self._done.pop(key, None) or _TraceState()
+        state = self._done.pop(key, None) or TraceState()
         yield from assemble_trace([o for _, o in items], state, self)
         self._done[key] = state
         if len(self._done) > REMEMBERED_TRACES:
@@ -117,7 +117,7 @@ def trace_key(observation: Observation) -> str:
 
 
 def assemble_trace(
-    observations: Iterable[Observation], state: _TraceState, owner: TraceAssembler
+    observations: Iterable[Observation], state: TraceState, owner: TraceAssembler
 ) -> Iterator[Judgeable]:
     """Events of one trace (or the next part of one), in time order."""
     ordered = sorted(observations, key=lambda o: o.time)  # stable: file order breaks ties
@@ -173,7 +173,7 @@ def assemble_trace(
             history.append({"name": tool, "args": o.args, "allowed": True})
 
 
-def _agent(o: Observation, state: _TraceState) -> str | None:
+def _agent(o: Observation, state: TraceState) -> str | None:
     if o.agent is not None:
         return o.agent
     seen: set[str] = set()
@@ -187,4 +187,13 @@ def _agent(o: Observation, state: _TraceState) -> str | None:
     return None
 
 
-__all__ = ["HISTORY_MAX", "IDLE_RECORDS", "Judgeable", "TraceAssembler", "Window", "assemble_trace", "trace_key"]
+__all__ = [
+    "HISTORY_MAX",
+    "IDLE_RECORDS",
+    "Judgeable",
+    "TraceAssembler",
+    "TraceState",
+    "Window",
+    "assemble_trace",
+    "trace_key",
+]
