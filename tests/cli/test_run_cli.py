@@ -126,6 +126,19 @@ def test_out_option_sets_the_reports_folder(tmp_path: Path) -> None:
     assert not (tmp_path / "reports").exists()
 
 
+def test_out_outside_the_project_reports_with_the_spec_s_project_and_keeps_evidence_there(tmp_path: Path) -> None:
+    """The report step judges with the spec's project (not the run folder's, which has none), and a run placed
+    outside the project leaves its evidence in its own folder, not in the project's committed evidence/."""
+    spec = _project(tmp_path / "proj", tasks=1, candidates=["sim/balanced"])
+    (tmp_path / "elsewhere").mkdir()
+    result = run_cli("run", spec, "--quiet", "--no-track", "--out", tmp_path / "out", cwd=tmp_path / "elsewhere")
+    assert result.code == 0, result.text
+    (run_dir,) = (tmp_path / "out").iterdir()
+    assert (run_dir / "report.html").is_file() and len(list((run_dir / "evidence").glob("*.json"))) == 1
+    assert not (tmp_path / "proj/evidence").exists() and not (tmp_path / "proj/reports").exists()
+    assert f"evidence: 1 record(s) in {run_dir / 'evidence'}" in result.out
+
+
 def test_gate_denial_of_the_proposed_candidate_exits_1(tmp_path: Path) -> None:
     spec = _project(
         tmp_path,

@@ -168,7 +168,8 @@ def write_evidence(run_dir: Path, *, project_evidence: Path | None = None) -> li
         if key:
             payload = sign(payload, key)
         written.append(write_payload(payload, run_dir / EVIDENCE_DIR))
-        written.append(write_payload(payload, shared))
+        if shared.resolve() != (run_dir / EVIDENCE_DIR).resolve():
+            written.append(write_payload(payload, shared))
     return written
 
 

@@ -278,8 +278,10 @@ def build_reports(
         # each verdict carries its MLflow child run id: the evidence records cite it
         summary = summary.model_copy(update={"gate": summary.gate.model_copy(update={"verdicts": summary.verdicts()})})
         files.update(write_documents(run_dir, summary, transcripts))
-    # last, so each record can cite its MLflow run; the CI gate checks these (see app/evidence.py)
-    evidence = write_evidence(run_dir, project_evidence=project.evidence)
+    # last, so each record can cite its MLflow run; the CI gate checks these (see app/evidence.py). A run kept
+    # outside the project's reports folder (`run --out DIR`) keeps its evidence in its own folder too.
+    in_project = run_dir.parent == project.reports.resolve()
+    evidence = write_evidence(run_dir, project_evidence=project.evidence if in_project else run_dir / "evidence")
     return ReportOutcome(run_dir=run_dir, summary=summary, files=files, evidence=evidence)
 
 

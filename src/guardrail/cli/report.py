@@ -15,6 +15,7 @@ from guardrail.errors import Failed
 
 if TYPE_CHECKING:
     from guardrail.app.report import ReportOutcome
+    from guardrail.project import Project
 
 NO_TRACK = typer.Option(False, "--no-track", help="Do not log to MLflow.")
 TRACKING_URI = typer.Option(
@@ -25,18 +26,28 @@ TRACKING_URI = typer.Option(
 )
 
 
-def report_and_show(run_dir: Path, *, track: bool, tracking_uri: str | None) -> ReportOutcome:
-    """Build every report for a run folder and print the ranked table."""
+def report_and_show(
+    run_dir: Path, *, track: bool, tracking_uri: str | None, project: Project | None = None
+) -> ReportOutcome:
+    """Build every report for a run folder and print the ranked table. `project` is the eval spec's (default:
+    the one the run folder is in, else the working directory's)."""
     from guardrail.app.report import build_reports
     from guardrail.report.console import console_for_output, render_console
 
-    outcome = build_reports(run_dir, track=track, tracking_uri=tracking_uri)
+    outcome = build_reports(run_dir, track=track, tracking_uri=tracking_uri, project=project)
     console = console_for_output()
     render_console(outcome, console)
     in_run = outcome.run_dir / "evidence"
     committed = [p for p in outcome.evidence if p.parent != in_run]  # the copies meant to be committed
     if committed:
         console.print(f"evidence: {len(committed)} record(s) in {committed[0].parent} (commit them with the roster)")
+    elif outcome.evidence:
+        console.print(
+            f"evidence: {len(outcome.evidence)} record(s) in {in_run} (a run outside the project's reports folder; "
+            "copy them to evidence/ to back a roster change)",
+            highlight=False,
+            soft_wrap=True,
+        )
     return outcome
 
 

@@ -97,7 +97,8 @@ def run(
     )
     outcome = run_eval(eval_path, options, on_replay=lambda: prefetch_tracking(not no_track, tracking_uri, eval_path))
     show_counts(outcome)
-    report = report_and_show(outcome.run_dir, track=not no_track, tracking_uri=tracking_uri)
+    project = outcome.loaded.project if outcome.loaded is not None else None
+    report = report_and_show(outcome.run_dir, track=not no_track, tracking_uri=tracking_uri, project=project)
     check_error_budget(outcome)
     fail_if_denied(report)
 
