@@ -123,6 +123,16 @@ def test_github_annotations_and_junit(tmp_path: Path) -> None:
     assert '<failure message="support-triage called web.fetch' in junit.out
 
 
+def test_the_project_is_found_from_the_roster(tmp_path: Path) -> None:
+    root = project(tmp_path / "proj")
+    (tmp_path / "elsewhere").mkdir()
+    write_jsonl(root / "t.jsonl", otlp(tool_span("s1", 1, "web.fetch", {"url": "u"}), agent_span("support-triage")))
+    args = ("audit", root / "t.jsonl", "--roster", root / "roster.yaml", "--no-track")
+    result = run_cli(*args, cwd=tmp_path / "elsewhere")
+    assert result.code == 1, result.text  # judged by the project's policies, the report in its reports/
+    assert "ACT-001" in result.out and len(list((root / "reports").glob("*/audit.json"))) == 1
+
+
 def test_bad_trace_files_exit_2_naming_file_and_line(tmp_path: Path) -> None:
     root = project(tmp_path)
     (root / "broken.jsonl").write_text(json.dumps(otlp()) + "\n{oops\n")

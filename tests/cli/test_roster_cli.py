@@ -76,3 +76,12 @@ def test_output_file_and_schema(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["version"] == "2.1.0"
     schema = json.loads(run_cli("roster", "schema").out)
     assert schema["title"] == "Roster" and "agents" in schema["properties"]
+
+
+def test_the_project_is_found_from_the_roster_not_the_working_directory(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    make_policy_dir(project)
+    (tmp_path / "elsewhere").mkdir()
+    result = run_cli("roster", "check", make_roster(project).resolve(), cwd=tmp_path / "elsewhere")
+    assert result.code == 1, result.text  # judged by the project's policies: beta has no owner
+    assert "T-001" in result.out

@@ -296,6 +296,7 @@ def find_run(run_id: str, reports: Path | None = None) -> Path:
         return candidate
     known = sorted(p.name for p in root.iterdir() if (p / RUN_FILE).is_file()) if root.is_dir() else []
     hint = f"runs here: {', '.join(known[-5:])}" if known else f"no runs under {root}"
+    hint += "; or pass the run folder itself, or --reports DIR"
     raise ConfigError(f"run {run_id!r} not found", path=str(root), hint=hint)
 
 

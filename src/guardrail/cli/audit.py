@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from guardrail.cli.common import OUTPUT, POLICY_TIMEOUT, choice, emit, policies_dir
+from guardrail.cli.common import OUTPUT, POLICY_TIMEOUT, choice, emit, policies_dir, project_of
 from guardrail.errors import ConfigError, Failed
 
 ENGINES = ("local", "ray")
@@ -37,7 +37,9 @@ def audit(
         ..., help="Trace files or folders (OTLP/JSON, Claude Code events, decision logs; .gz too)."
     ),
     roster: Path = typer.Option(Path("roster.yaml"), "--roster", "-r", help="The roster the agents must follow."),
-    policies: Path | None = typer.Option(None, "--policies", "-p", help="Policy directory (default: policies/)."),
+    policies: Path | None = typer.Option(
+        None, "--policies", "-p", help="Policy directory (default: policies/ of the roster's project)."
+    ),
     since: str | None = typer.Option(None, "--since", help="Only calls at or after this time (2026-11-29, 24h, 7d)."),
     until: str | None = typer.Option(None, "--until", help="Only calls before this time."),
     agent: str | None = typer.Option(
@@ -61,7 +63,6 @@ def audit(
     a scorecard per agent and office. Exit 1 on a blocking finding, 2 on bad input (file and line named)."""
     from guardrail.app.audit import AuditOptions, run_audit
     from guardrail.app.audit_output import findings_doc, render_json, write_reports
-    from guardrail.project import Project
     from guardrail.report.findings import FORMATS, render
 
     choice(fmt, FORMATS, "--format")
@@ -74,7 +75,7 @@ def audit(
         AuditOptions(
             traces=traces,
             roster=roster,
-            policies=policies_dir(policies),
+            policies=policies_dir(policies, near=roster),
             since=parse_time(since, "--since"),
             until=parse_time(until, "--until"),
             default_agent=agent,
@@ -84,7 +85,7 @@ def audit(
             today=on,
         )
     )
-    project = Project.find()
+    project = project_of(roster)
     folder = out if out is not None else project.reports / report.id
     write_reports(
         report,

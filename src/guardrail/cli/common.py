@@ -10,8 +10,14 @@ from guardrail.errors import ConfigError
 from guardrail.project import Project
 
 
-def policies_dir(value: Path | None) -> Path:
-    return value if value is not None else Project.find().policies
+def project_of(near: Path | None = None) -> Project:
+    """The project a command works in: the one holding its file argument (a roster, a run folder), as `run` and
+    `gate` find it from their spec and roster, else the working directory's."""
+    return Project.find(near if near is not None and near.exists() else None)
+
+
+def policies_dir(value: Path | None, near: Path | None = None) -> Path:
+    return value if value is not None else project_of(near).policies
 
 
 def emit(text: str, output: Path | None) -> None:

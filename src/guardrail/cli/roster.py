@@ -17,7 +17,9 @@ roster_app = typer.Typer(help="Check the agent roster against the roster policie
 @roster_app.command("check")
 def check(
     roster: Path = typer.Argument(Path("roster.yaml"), help="The roster file."),
-    policies: Path | None = typer.Option(None, "--policies", "-p", help="Policy directory (default: policies/)."),
+    policies: Path | None = typer.Option(
+        None, "--policies", "-p", help="Policy directory (default: policies/ of the roster's project)."
+    ),
     fmt: str = typer.Option("text", "--format", "-f", help="text | json | junit | sarif | github | markdown"),
     output: Path | None = OUTPUT,
     opa_url: str | None = typer.Option(None, "--opa-url", help="Evaluate on this OPA server instead of embedded."),
@@ -35,7 +37,7 @@ def check(
         on = date.fromisoformat(today) if today else None
     except ValueError:
         raise ConfigError(f"{today!r} is not a date (YYYY-MM-DD)", field="--today") from None
-    report = check_roster(roster, policies_dir(policies), today=on, timeout_s=timeout, opa_url=opa_url)
+    report = check_roster(roster, policies_dir(policies, near=roster), today=on, timeout_s=timeout, opa_url=opa_url)
     doc = FindingsDoc(
         title="roster check",
         subject=report.roster,
