@@ -184,3 +184,11 @@ def test_ctrl_c_exits_130_and_the_run_resumes_to_one_row_per_task(tmp_path: Path
     assert resumed.code == 0, resumed.text
     keys = [json.loads(line)["task_id"] for line in journal[0].read_text().splitlines()]
     assert len(keys) == len(set(keys)) == 120
+
+
+def test_candidates_without_the_proposed_model_say_why_the_gate_cannot_judge(tmp_path: Path) -> None:
+    spec = _project(tmp_path, tasks=2, candidates=["sim/frontier", "sim/budget"], propose="sim/budget")
+    result = run_cli("run", spec, "--quiet", "--no-track", "--candidates", "sim/frontier", cwd=tmp_path)
+    assert result.code == 1, result.text
+    assert "cannot judge the proposal: the proposed model sim/budget was not among this run's candidates" in result.err
+    assert "hint: run again with sim/budget in --candidates" in result.err

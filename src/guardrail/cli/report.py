@@ -72,6 +72,13 @@ def prefetch_tracking(track: bool, tracking_uri: str | None, near: Path) -> None
 def fail_if_denied(outcome: ReportOutcome) -> None:
     """Exit 1 when the gate denies the proposed candidate (or, with no proposal, every candidate)."""
     gate = outcome.summary.gate
+    ran = {s.candidate for s in outcome.summary.candidates}
+    if not gate.allow and gate.proposed and gate.proposed not in ran:
+        raise Failed(
+            f"the eval gate cannot judge the proposal: the proposed model {gate.proposed} was not among this run's "
+            f"candidates ({', '.join(sorted(ran))}), so there is no verdict for it to allow",
+            hint=f"run again with {gate.proposed} in --candidates (or without --candidates)",
+        )
     if not gate.allow:
         what = f"the proposed candidate {gate.proposed}" if gate.proposed else "every candidate"
         raise Failed(f"the eval gate denied {what} (see {outcome.files.get('html', outcome.run_dir)})")
