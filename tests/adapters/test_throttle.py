@@ -12,7 +12,7 @@ from tests.support.openai_server import OpenAIServer, ServerPool
 
 from guardrail.adapters import throttle as throttle_module
 from guardrail.adapters.model_client import ModelClient
-from guardrail.adapters.throttle import Throttle, TokenBucket, estimate_tokens, provider_of
+from guardrail.adapters.throttle import Throttle, TokenBucket, estimate_tokens
 from guardrail.core.llm import Completion, CompletionRequest
 from guardrail.core.suite import RateLimit
 
@@ -25,12 +25,6 @@ def serve() -> Iterator[Callable[..., OpenAIServer]]:
 
 def req(model: str = "openai/fake", text: str = "hi", **fields: object) -> CompletionRequest:
     return CompletionRequest(model=model, messages=[{"role": "user", "content": text}], **fields)
-
-
-def test_provider_is_the_model_prefix() -> None:
-    assert provider_of("openai/gpt-4o-mini") == "openai"
-    assert provider_of("sim/budget") == "sim"
-    assert provider_of("gpt-4o") == "gpt-4o"
 
 
 def test_token_estimate_grows_with_the_request_and_counts_max_tokens() -> None:

@@ -25,12 +25,20 @@ from typing import Any
 import guardrail  # noqa: F401  (offline defaults before litellm is imported)
 from guardrail.adapters import price_table
 from guardrail.core import secrets
-from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest, ErrorKind, ToolCall
+from guardrail.core.llm import (
+    CallError,
+    CallResult,
+    Completion,
+    CompletionRequest,
+    ErrorKind,
+    ToolCall,
+    is_simulated,
+    provider_of,
+)
 from guardrail.core.llm import TransportRoute as Route
 
 Prices = Mapping[str, tuple[float, float]]  # model id -> (input cost per token, output cost per token)
 
-SIM_PREFIX = "sim/"
 # Our own deadline, a little after the provider's: it fires only when a provider ignores its timeout.
 _TIMEOUT_GRACE_S = 1.0
 
@@ -225,7 +233,7 @@ def to_completion(response: Any, request_model: str, latency_s: float, prices: P
         )
         for i, call in enumerate(getattr(message, "tool_calls", None) or [])
     ]
-    simulated = request_model.startswith(SIM_PREFIX)
+    simulated = is_simulated(request_model)
     if simulated:
         # a simulation's latency is the one it plants (what a real model of its class would take), not how long
         # this machine's event loop took to get round to it: deterministic, and independent of load
@@ -257,7 +265,7 @@ def _kwargs(request: CompletionRequest) -> dict[str, Any]:
         max_retries=0,
         num_retries=0,
     )
-    if request.model.startswith(SIM_PREFIX):
+    if is_simulated(request.model):
         metadata = dict(kwargs.get("metadata") or {})
         metadata.update(guardrail_sim=request.sim, guardrail_repeat=request.repeat)
         kwargs["metadata"] = metadata
@@ -286,13 +294,13 @@ def register_prices(prices: Prices) -> None:
         model: {
             "input_cost_per_token": input_cost,
             "output_cost_per_token": output_cost,
-            "litellm_provider": model.split("/", 1)[0] if "/" in model else "openai",
+            "litellm_provider": provider_of(model),
             "mode": "chat",
             "cache_creation_input_token_cost": 0.0,  # stated so litellm does not warn about them on stderr
             "cache_read_input_token_cost": 0.0,
         }
         for model, (input_cost, output_cost) in prices.items()
-        if not model.startswith(SIM_PREFIX)
+        if not is_simulated(model)
     }
     if priced:
         _litellm().register_model(priced)
@@ -313,11 +321,11 @@ class LiteLLMTransport:
 
     def warm(self, models: Iterable[str], prices: Prices | None) -> None:
         preload()
-        if any(model.startswith(SIM_PREFIX) for model in models) and SIM_PREFIX not in _registered:
+        if any(is_simulated(model) for model in models) and "sim" not in _registered:
             from guardrail.adapters import sim
 
             sim.register()
-            _registered[SIM_PREFIX] = None
+            _registered["sim"] = None
         new = {m: p for m, p in (prices or {}).items() if _registered.get(m) != p}
         if new:
             register_prices(new)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from guardrail.core.llm import model_label
 from guardrail.core.recommend import CandidateStats, CandidateVerdict, Comparison
 from guardrail.core.results import ResultRow
 from guardrail.core.stats import Interval
@@ -301,7 +302,7 @@ def log_runs(job: LogJob) -> Tracking:
             "guardrail.verdict": "pass" if verdict and verdict.passed else "fail",
             "guardrail.reasons": "; ".join(r.msg for r in verdict.reasons)[:4000] if verdict else "",
         }
-        run_name = f"{s.candidate} (simulated)" if s.simulated else s.candidate
+        run_name = model_label(s.candidate, s.simulated)
         child = client.run(experiment_id, run_name, tags)
         children[s.candidate] = child
         client.log(

@@ -46,8 +46,9 @@ from guardrail.adapters.sim_profiles import (
     profile_names,
     uniform,
 )
+from guardrail.core.llm import SIM_PREFIX, SIM_PROVIDER
 
-PROVIDER = "sim"
+PROVIDER = SIM_PROVIDER
 FINGERPRINT = "guardrail-sim-v1"
 LATENCY_ENV = "GUARDRAIL_SIM_LATENCY_SCALE"
 DEFAULT_LATENCY_SCALE = 0.01  # the offline demo finishes in seconds; 1.0 = realistic latencies
@@ -398,7 +399,7 @@ def latency_scale(params: Mapping[str, Any]) -> float:
 
 def profile_for(model: str) -> Profile:
     """`sim/balanced` or `balanced` -> its Profile; an unknown name is a ValueError naming the choices."""
-    name = model.removeprefix(f"{PROVIDER}/")
+    name = model.removeprefix(SIM_PREFIX)
     if name not in PROFILES:
         raise ValueError(f"unknown simulated model {model!r}; profiles: {', '.join(profile_names())}")
     return PROFILES[name]
@@ -483,7 +484,7 @@ def _fill(model_response: Any, model: str, reply: SimReply, messages: Sequence[M
         choice.finish_reason = "tool_calls"
     else:
         choice.finish_reason = "stop"
-    model_response.model = f"{PROVIDER}/{model.removeprefix(PROVIDER + '/')}"
+    model_response.model = f"{SIM_PREFIX}{model.removeprefix(SIM_PREFIX)}"
     model_response.system_fingerprint = FINGERPRINT
     model_response.usage = Usage(
         prompt_tokens=reply.prompt_tokens,

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from guardrail.core.llm import SIM_PREFIX
+
 DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 # Tools through which data leaves the company (as in examples/roster.yaml).
 EXTERNAL_TOOLS: frozenset[str] = frozenset({"email.send", "web.search", "cms.publish"})
@@ -56,7 +58,7 @@ class Profile(BaseModel):
 
     @property
     def model(self) -> str:
-        return f"sim/{self.name}"
+        return f"{SIM_PREFIX}{self.name}"
 
     def p_correct(self, task: Mapping[str, Any]) -> float:
         """The planted probability that this profile handles `task` (a Task dump) correctly."""

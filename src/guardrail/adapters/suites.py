@@ -22,6 +22,7 @@ from guardrail.adapters import files
 from guardrail.adapters.loading import Document, Loc, format_loc, iter_jsonl, load_yaml, validate, validate_schema
 from guardrail.adapters.roster_file import LoadedRoster, load_roster
 from guardrail.core import secrets
+from guardrail.core.llm import sim_profile
 from guardrail.core.suite import Candidate, Counterfactual, EvalSpec, Task, ToolFile
 from guardrail.errors import ConfigError
 from guardrail.project import Project
@@ -262,9 +263,9 @@ def check_model_id(model: str) -> str | None:
     """Why a model id is clearly malformed, or None. Unknown-but-plausible ids are left to the provider."""
     if not _MODEL_ID.match(model):
         return f"malformed model id {model!r}: expected a litellm id such as openai/gpt-4o-mini or sim/balanced"
-    if model.startswith("sim/"):
+    profile = sim_profile(model)
+    if profile is not None:
         profiles = sim_profiles()
-        profile = model.removeprefix("sim/")
         if profiles is not None and profile not in profiles:
             return f"unknown simulated model {model!r}; profiles: {', '.join(sorted(profiles))}"
     return None

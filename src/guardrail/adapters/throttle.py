@@ -19,16 +19,11 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from guardrail.core.llm import CompletionRequest
+from guardrail.core.llm import CompletionRequest, provider_of
 from guardrail.core.suite import RateLimit
 
 Clock = Callable[[], float]
 CHARS_PER_TOKEN = 4
-
-
-def provider_of(model: str) -> str:
-    """The provider key limits are set under: "openai/gpt-4o-mini" -> "openai", "sim/budget" -> "sim"."""
-    return model.split("/", 1)[0] if "/" in model else model
 
 
 def estimate_tokens(request: CompletionRequest) -> int:
@@ -173,4 +168,4 @@ class Throttle:
                 state.in_flight -= 1
 
 
-__all__ = ["ProviderLimits", "Throttle", "TokenBucket", "estimate_tokens", "provider_of"]
+__all__ = ["ProviderLimits", "Throttle", "TokenBucket", "estimate_tokens"]

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from guardrail.core.action import ACTION_QUERY, action_input, violations_of
-from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest
+from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest, is_simulated
 from guardrail.core.redact import Redactor
 from guardrail.core.results import Check, ResultRow, Status, Violation
 from guardrail.core.roster import Roster
@@ -163,7 +163,7 @@ def first_request(
 ) -> tuple[ToolNames, CompletionRequest]:
     """The tool names and the first request `run_task` sends (later steps add to its messages); the runner also
     asks the response cache about it to plan a run before replaying it."""
-    simulated = candidate.id.startswith("sim/")
+    simulated = is_simulated(candidate.id)
     names = ToolNames([t["function"]["name"] for t in tools], keep=simulated)
     wire_tools = (
         tools
@@ -201,7 +201,7 @@ async def run_task(
     sim_task: dict[str, Any] | None = None,
 ) -> TaskOutcome:
     """Replay `task` as `context.agent` on `candidate`; score it; return its row and transcript."""
-    simulated = candidate.id.startswith("sim/")
+    simulated = is_simulated(candidate.id)
     names, first = first_request(task, tools, candidate, repeat, settings, sim_task)
     messages: list[dict[str, Any]] = list(first.messages)
     transcript = Transcript(finished=False)

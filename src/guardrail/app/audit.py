@@ -42,6 +42,7 @@ from guardrail.app.governance import load_waivers
 from guardrail.core.audit import AuditFinding, AuditReport, TraceEvent
 from guardrail.core.findings import SEVERITY_ORDER, apply_waivers
 from guardrail.core.hashing import policies_hash
+from guardrail.core.llm import sim_profile
 from guardrail.errors import ConfigError
 
 Engine = Literal["local", "ray"]
@@ -99,8 +100,9 @@ def list_price(model_id: str, input_tokens: int, output_tokens: int) -> float | 
     profiles (what the runner registers with litellm), so the demo needs no litellm import."""
     from guardrail.adapters import sim_profiles
 
-    if model_id.startswith("sim/"):
-        profile = sim_profiles.PROFILES.get(model_id.removeprefix("sim/"))
+    name = sim_profile(model_id)
+    if name is not None:
+        profile = sim_profiles.PROFILES.get(name)
         if profile is None:
             return None
         return input_tokens * profile.input_cost_per_token + output_tokens * profile.output_cost_per_token

@@ -29,6 +29,7 @@ from guardrail.app.agent_loop import (
     run_task,
 )
 from guardrail.app.redaction import redact_outcome
+from guardrail.core.llm import provider_of
 from guardrail.core.results import ResultRow
 from guardrail.core.suite import Candidate, Judge, RateLimit, Task
 from guardrail.errors import ConfigError, CouldNotFinish, PolicyError, ProviderError
@@ -288,7 +289,7 @@ async def replay(
             fail_fast.check(outcome.row)
 
     # concurrency is per provider (the client's throttle holds each one to it), so the pool spans them all
-    providers = {c.id.split("/", 1)[0] for c in candidates}
+    providers = {provider_of(c.id) for c in candidates}
     workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency * len(providers)))]
     try:
         await asyncio.gather(*workers)

@@ -35,6 +35,7 @@ from guardrail.app.redaction import run_redactor
 from guardrail.app.replay import make_client, open_policy, remaining, replay, replay_cpu_s, work_items
 from guardrail.app.shards import plan_workers, run_sharded
 from guardrail.core.hashing import policies_hash, sha256_file, sha256_tree
+from guardrail.core.llm import is_simulated, model_label
 from guardrail.core.results import CandidateSpec, ResultRow, RunManifest
 from guardrail.core.scoring import count_summary
 from guardrail.core.suite import Candidate
@@ -221,7 +222,7 @@ def run_eval(
                 params=redactor.value(c.params),  # os.environ/NAME stays a reference; credentials never
                 input_cost_per_token=c.input_cost_per_token,
                 output_cost_per_token=c.output_cost_per_token,
-                simulated=c.id.startswith("sim/"),
+                simulated=is_simulated(c.id),
                 transport=route(spec.transport, c.id, c.params),
             )
             for c in candidates
@@ -316,7 +317,7 @@ def summary_document(manifest: RunManifest, rows: list[ResultRow]) -> dict[str, 
     for spec in manifest.candidates:
         entry = summary["candidates"].setdefault(spec.id, {"tasks": 0})
         entry["simulated"] = spec.simulated or bool(entry.get("simulated"))
-        entry["label"] = f"{spec.id} (simulated)" if entry["simulated"] else spec.id
+        entry["label"] = model_label(spec.id, entry["simulated"])
     summary.update(
         {
             "run_id": manifest.run_id,

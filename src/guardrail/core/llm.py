@@ -16,6 +16,32 @@ TransportRoute = Literal["openai-compatible", "litellm"]
 ErrorKind = Literal["timeout", "rate_limit", "server", "auth", "bad_request", "connection", "harness"]
 RETRYABLE: frozenset[str] = frozenset({"timeout", "rate_limit", "server", "connection"})
 
+# Model ids, read one way everywhere: "<provider>/<name>" as litellm spells them; `sim/<profile>` is guardrail's
+# simulated models (adapters/sim.py), labelled as simulations wherever a model is named.
+SIM_PROVIDER = "sim"
+SIM_PREFIX = f"{SIM_PROVIDER}/"
+
+
+def provider_of(model: str) -> str:
+    """"openai/gpt-4o-mini" -> "openai", "sim/budget" -> "sim"; an id without a prefix is OpenAI's, as litellm
+    reads "gpt-4o"."""
+    provider, slash, _ = model.partition("/")
+    return provider if slash else "openai"
+
+
+def is_simulated(model: str) -> bool:
+    return model.startswith(SIM_PREFIX)
+
+
+def sim_profile(model: str) -> str | None:
+    """"sim/balanced" -> "balanced"; None for a real model."""
+    return model.removeprefix(SIM_PREFIX) if is_simulated(model) else None
+
+
+def model_label(model: str, simulated: bool | None = None) -> str:
+    """How every output names a candidate: a simulated one says so ("sim/balanced (simulated)")."""
+    return f"{model} (simulated)" if (is_simulated(model) if simulated is None else simulated) else model
+
 
 class ToolCall(BaseModel):
     model_config = ConfigDict(frozen=True)
