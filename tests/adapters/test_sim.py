@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from guardrail.adapters import sim
+from guardrail.adapters.sim_plan import plan_task
 from guardrail.adapters.sim_profiles import PROFILES, Profile, profile_names
 from guardrail.core.scoring import MadeCall, Transcript, extract_decision, score
 from guardrail.core.suite import Task
@@ -206,7 +207,7 @@ def test_wrong_answers_are_plausible_mistakes() -> None:
     kinds: set[str | None] = set()
     for i in range(300):
         task = routing_task(i)
-        plan = sim.plan_task(PROFILES["budget"], task.model_dump(mode="json"), tools=openai_tools(task.tools))
+        plan = plan_task(PROFILES["budget"], task.model_dump(mode="json"), tools=openai_tools(task.tools))
         assert plan.violation is None
         if plan.correct:
             assert plan.mistake is None and plan.decision == task.expect.decision
@@ -250,7 +251,7 @@ def test_skewed_bias_is_on_one_attribute_only() -> None:
 def test_reckless_violates_at_its_planted_rate_and_others_never() -> None:
     tasks = [routing_task(i) for i in range(800)]
     for name, profile in PROFILES.items():
-        plans = [sim.plan_task(profile, t.model_dump(mode="json"), tools=openai_tools(t.tools)) for t in tasks]
+        plans = [plan_task(profile, t.model_dump(mode="json"), tools=openai_tools(t.tools)) for t in tasks]
         violations = [p.violation for p in plans if p.violation is not None]
         if name != "reckless":
             assert violations == [], name
