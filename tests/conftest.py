@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.openai_server import Serve, ServerPool
 
 import guardrail  # noqa: F401  (offline defaults before any SDK import)
 
@@ -36,3 +38,10 @@ def write(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return _write
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """serve(**ServerConfig fields) -> a running OpenAI-compatible server on 127.0.0.1, stopped at teardown."""
+    with ServerPool() as pool:
+        yield pool.start

@@ -7,24 +7,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.support.openai_server import LEAKY_KEY, OpenAIServer, ServerPool
+from tests.support.openai_server import LEAKY_KEY, OpenAIServer, Serve
 
 from guardrail.adapters import llm
 from guardrail.adapters.transport import Mode, Transport
 from guardrail.core.llm import CallError, Completion, CompletionRequest
 
 Call = Callable[..., Any]
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., OpenAIServer]]:
-    """serve(**ServerConfig fields) -> a running loopback server, stopped at teardown."""
-    with ServerPool() as pool:
-        yield pool.start
 
 
 TOOLS = [
@@ -60,7 +53,7 @@ def send(request: pytest.FixtureRequest) -> Call:
 
 
 @pytest.mark.integration
-def test_success_maps_tool_calls_usage_latency_and_cost(serve: Callable[..., OpenAIServer], send: Call) -> None:
+def test_success_maps_tool_calls_usage_latency_and_cost(serve: Serve, send: Call) -> None:
     def responder(body: dict[str, Any]) -> dict[str, Any]:
         return {"content": None, "tool_calls": [{"name": "tickets.route", "arguments": {"queue": "billing"}}]}
 
@@ -78,7 +71,7 @@ def test_success_maps_tool_calls_usage_latency_and_cost(serve: Callable[..., Ope
 
 
 @pytest.mark.integration
-def test_default_responder_answers_after_a_tool_result(serve: Callable[..., OpenAIServer], send: Call) -> None:
+def test_default_responder_answers_after_a_tool_result(serve: Serve, send: Call) -> None:
     server = serve()
     messages = [
         {"role": "user", "content": "route it"},
@@ -101,7 +94,7 @@ def test_default_responder_answers_after_a_tool_result(serve: Callable[..., Open
     [("{not json", {"_raw": "{not json"}), ("[1, 2]", {"_raw": "[1, 2]"}), ("", {})],
 )
 def test_malformed_tool_arguments_are_kept_raw(
-    serve: Callable[..., OpenAIServer], raw: str, expected: dict[str, Any], send: Call
+    serve: Serve, raw: str, expected: dict[str, Any], send: Call
 ) -> None:
     server = serve(responder=lambda body: {"tool_calls": [{"name": "tickets.route", "arguments": raw}]})
     result, _ = send(request(server, tools=TOOLS))
@@ -110,7 +103,7 @@ def test_malformed_tool_arguments_are_kept_raw(
 
 
 @pytest.mark.integration
-def test_known_model_is_priced_by_litellm_unknown_costs_zero(serve: Callable[..., OpenAIServer], send: Call) -> None:
+def test_known_model_is_priced_by_litellm_unknown_costs_zero(serve: Serve, send: Call) -> None:
     server = serve()
     known, _ = send(
         CompletionRequest(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], params=server.params)
@@ -136,7 +129,7 @@ def test_known_model_is_priced_by_litellm_unknown_costs_zero(serve: Callable[...
     ],
 )
 def test_faults_are_classified(
-    serve: Callable[..., OpenAIServer], fault: str, kind: str, status: int | None, send: Call
+    serve: Serve, fault: str, kind: str, status: int | None, send: Call
 ) -> None:
     server = serve(script=(fault,), retry_after="2")
     result, hint = send(request(server))
@@ -147,7 +140,7 @@ def test_faults_are_classified(
 
 
 @pytest.mark.integration
-def test_hang_becomes_timeout(serve: Callable[..., OpenAIServer], send: Call) -> None:
+def test_hang_becomes_timeout(serve: Serve, send: Call) -> None:
     server = serve(script=("hang",), hang_s=5)
     result, _ = send(request(server, timeout_s=0.3))
     assert isinstance(result, CallError)
@@ -168,7 +161,7 @@ def test_a_refused_connection_is_a_connection_error(send: Call) -> None:
 
 
 @pytest.mark.integration
-def test_keys_in_provider_errors_are_scrubbed(serve: Callable[..., OpenAIServer], send: Call) -> None:
+def test_keys_in_provider_errors_are_scrubbed(serve: Serve, send: Call) -> None:
     server = serve(script=("401",))
     secret_params = {**server.params, "api_key": "sk-live-SECRET0123456789"}
     result, _ = send(request(server, params=secret_params))
@@ -223,7 +216,7 @@ def test_sim_labels_go_to_sim_models_only() -> None:
 
 
 @pytest.mark.integration
-def test_sim_labels_never_reach_a_real_server(serve: Callable[..., OpenAIServer], send: Call) -> None:
+def test_sim_labels_never_reach_a_real_server(serve: Serve, send: Call) -> None:
     seen: list[dict[str, Any]] = []
 
     def responder(body: dict[str, Any]) -> dict[str, Any]:
@@ -250,7 +243,7 @@ def test_classify_honours_retry_after_ms() -> None:
 
 
 @pytest.mark.integration
-def test_server_carries_64_concurrent_slow_requests(serve: Callable[..., OpenAIServer]) -> None:
+def test_server_carries_64_concurrent_slow_requests(serve: Serve) -> None:
     import httpx
 
     server = serve(latency_ms=200)

@@ -5,23 +5,16 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.openai_server import OpenAIServer, ServerPool
+from tests.support.openai_server import OpenAIServer, Serve
 
 from guardrail.adapters.cache import ResponseCache, cache_key
 from guardrail.adapters.model_client import ModelClient
 from guardrail.adapters.retry import RetryPolicy
 from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest
 from guardrail.core.suite import RateLimit
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., OpenAIServer]]:
-    with ServerPool() as pool:
-        yield pool.start
 
 
 def req(server: OpenAIServer | None, text: str, model: str = "openai/fake", **fields: object) -> CompletionRequest:
@@ -46,7 +39,7 @@ async def _no_sleep(seconds: float) -> None:
 
 
 @pytest.mark.integration
-def test_a_rerun_of_identical_requests_makes_zero_calls(serve: Callable[..., OpenAIServer], tmp_path: Path) -> None:
+def test_a_rerun_of_identical_requests_makes_zero_calls(serve: Serve, tmp_path: Path) -> None:
     server = serve(latency_ms=5)
     requests = [req(server, f"task {i}") for i in range(30)]
     cache_path = tmp_path / "responses.sqlite"
@@ -65,7 +58,7 @@ def test_a_rerun_of_identical_requests_makes_zero_calls(serve: Callable[..., Ope
 
 
 @pytest.mark.integration
-def test_errors_are_not_cached_so_the_next_run_asks_again(serve: Callable[..., OpenAIServer], tmp_path: Path) -> None:
+def test_errors_are_not_cached_so_the_next_run_asks_again(serve: Serve, tmp_path: Path) -> None:
     server = serve(script=("400",))  # the first attempt of each request is refused, later ones succeed
     client = ModelClient(cache=ResponseCache(tmp_path / "c.sqlite"), retry=RetryPolicy(sleep=_no_sleep))
     request = req(server, "flaky")
@@ -81,7 +74,7 @@ def test_errors_are_not_cached_so_the_next_run_asks_again(serve: Callable[..., O
 
 
 @pytest.mark.integration
-def test_without_a_cache_every_request_is_sent(serve: Callable[..., OpenAIServer]) -> None:
+def test_without_a_cache_every_request_is_sent(serve: Serve) -> None:
     server = serve()
     client = ModelClient(cache=None)
     results = run_all(client, [req(server, "same")] * 3)
@@ -90,7 +83,7 @@ def test_without_a_cache_every_request_is_sent(serve: Callable[..., OpenAIServer
 
 
 @pytest.mark.integration
-def test_identical_requests_in_flight_are_sent_once(serve: Callable[..., OpenAIServer], tmp_path: Path) -> None:
+def test_identical_requests_in_flight_are_sent_once(serve: Serve, tmp_path: Path) -> None:
     server = serve(latency_ms=100)
     client = ModelClient(cache=ResponseCache(tmp_path / "c.sqlite"))
     results = run_all(client, [req(server, "same")] * 5 + [req(server, "same", repeat=1)])
@@ -100,7 +93,7 @@ def test_identical_requests_in_flight_are_sent_once(serve: Callable[..., OpenAIS
 
 
 @pytest.mark.integration
-def test_prices_given_for_a_model_set_its_cost(serve: Callable[..., OpenAIServer]) -> None:
+def test_prices_given_for_a_model_set_its_cost(serve: Serve) -> None:
     server = serve()
     client = ModelClient(prices={"openai/fake": (0.5, None)})  # a missing side costs nothing
     result = asyncio.run(client.complete(req(server, "price me")))
@@ -109,7 +102,7 @@ def test_prices_given_for_a_model_set_its_cost(serve: Callable[..., OpenAIServer
 
 
 @pytest.mark.integration
-def test_soak_mixed_faults_every_request_ends_in_exactly_one_outcome(serve: Callable[..., OpenAIServer]) -> None:
+def test_soak_mixed_faults_every_request_ends_in_exactly_one_outcome(serve: Serve) -> None:
     server = serve(rate_500=0.10, rate_429=0.05, rate_hang=0.02, latency_ms=10, hang_s=10, seed=3)
     client = ModelClient(retry=RetryPolicy(base_s=0.02, cap_s=0.1, rng=random.Random(0)))
     requests = [req(server, f"task {i}", timeout_s=1.5) for i in range(200)]

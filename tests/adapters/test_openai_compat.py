@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from tests.support.openai_server import OpenAIServer, ServerPool
+from tests.support.openai_server import Serve
 
 from guardrail.adapters import llm, openai_compat
 from guardrail.adapters.openai_compat import OpenAICompatClient, handles
@@ -36,12 +35,6 @@ HISTORY = [
     },
     {"role": "tool", "tool_call_id": "c1", "content": '{"ok": true}'},
 ]
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., OpenAIServer]]:
-    with ServerPool() as pool:
-        yield pool.start
 
 
 @pytest.mark.parametrize(
@@ -93,7 +86,7 @@ def test_the_key_falls_back_to_openai_api_key_as_in_litellm(monkeypatch: pytest.
 
 
 @pytest.mark.integration
-def test_the_server_sees_the_same_request_from_either_transport(serve: Callable[..., OpenAIServer]) -> None:
+def test_the_server_sees_the_same_request_from_either_transport(serve: Serve) -> None:
     bodies: list[dict[str, Any]] = []
 
     def responder(body: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +125,7 @@ def test_an_invalid_address_is_a_bad_request_not_a_crash() -> None:
 
 
 @pytest.mark.integration
-def test_retry_after_comes_back_with_server_errors_too(serve: Callable[..., OpenAIServer]) -> None:
+def test_retry_after_comes_back_with_server_errors_too(serve: Serve) -> None:
     server = serve(script=("429",), retry_after="3")
     request = CompletionRequest(model="openai/local", messages=[{"role": "user", "content": "x"}], params=server.params)
     result, hint = asyncio.run(OpenAICompatClient().send(request))
@@ -144,7 +137,7 @@ def test_retry_after_comes_back_with_server_errors_too(serve: Callable[..., Open
 @pytest.mark.integration
 @pytest.mark.parametrize("mode", ["auto", "litellm"])
 def test_connections_are_reused_within_a_loop_and_closed_when_it_ends(
-    serve: Callable[..., OpenAIServer], mode: Mode
+    serve: Serve, mode: Mode
 ) -> None:
     server = serve()
     transport = Transport(mode)

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.support.openai_server import OpenAIServer, ServerPool
+from tests.support.openai_server import OpenAIServer, Serve
 
 from guardrail.adapters.model_client import ModelClient
 from guardrail.adapters.retry import RetryPolicy
 from guardrail.core.llm import CallError, CallResult, Completion, CompletionRequest
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., OpenAIServer]]:
-    with ServerPool() as pool:
-        yield pool.start
 
 
 class Recorder:
@@ -110,7 +104,7 @@ def complete(server: OpenAIServer, policy: RetryPolicy, timeout_s: float = 10.0)
 
 @pytest.mark.integration
 @pytest.mark.parametrize("fault", ["500", "503", "429", "drop", "hang"])
-def test_each_fault_kind_is_retried_then_succeeds(serve: Callable[..., OpenAIServer], fault: str) -> None:
+def test_each_fault_kind_is_retried_then_succeeds(serve: Serve, fault: str) -> None:
     server = serve(script=(fault,), hang_s=5)
     sleep = Recorder()
     result = complete(server, RetryPolicy(sleep=sleep), timeout_s=0.5 if fault == "hang" else 10.0)
@@ -122,7 +116,7 @@ def test_each_fault_kind_is_retried_then_succeeds(serve: Callable[..., OpenAISer
 
 @pytest.mark.integration
 @pytest.mark.parametrize(("fault", "kind"), [("400", "bad_request"), ("401", "auth"), ("403", "auth")])
-def test_client_errors_are_not_retried(serve: Callable[..., OpenAIServer], fault: str, kind: str) -> None:
+def test_client_errors_are_not_retried(serve: Serve, fault: str, kind: str) -> None:
     server = serve(script=(fault,))
     sleep = Recorder()
     result = complete(server, RetryPolicy(sleep=sleep))
@@ -131,7 +125,7 @@ def test_client_errors_are_not_retried(serve: Callable[..., OpenAIServer], fault
 
 
 @pytest.mark.integration
-def test_not_found_from_a_responder_is_not_retried(serve: Callable[..., OpenAIServer]) -> None:
+def test_not_found_from_a_responder_is_not_retried(serve: Serve) -> None:
     server = serve(responder=lambda body: {"status": 404, "message": "model not found"})
     result = complete(server, RetryPolicy(sleep=Recorder()))
     assert isinstance(result, CallError) and result.kind == "bad_request" and result.status == 404
@@ -139,7 +133,7 @@ def test_not_found_from_a_responder_is_not_retried(serve: Callable[..., OpenAISe
 
 
 @pytest.mark.integration
-def test_retry_after_is_honoured(serve: Callable[..., OpenAIServer]) -> None:
+def test_retry_after_is_honoured(serve: Serve) -> None:
     server = serve(script=("429", "429"), retry_after="3")
     sleep = Recorder()
     result = complete(server, RetryPolicy(sleep=sleep, base_s=0.01))
@@ -148,7 +142,7 @@ def test_retry_after_is_honoured(serve: Callable[..., OpenAIServer]) -> None:
 
 
 @pytest.mark.integration
-def test_retry_after_absent_falls_back_to_backoff(serve: Callable[..., OpenAIServer]) -> None:
+def test_retry_after_absent_falls_back_to_backoff(serve: Serve) -> None:
     server = serve(script=("429",), retry_after=None)
     sleep = Recorder()
     result = complete(server, RetryPolicy(sleep=sleep, base_s=0.5, cap_s=0.5, jitter="none"))
@@ -157,7 +151,7 @@ def test_retry_after_absent_falls_back_to_backoff(serve: Callable[..., OpenAISer
 
 
 @pytest.mark.integration
-def test_hangs_become_a_timeout_after_the_retries(serve: Callable[..., OpenAIServer]) -> None:
+def test_hangs_become_a_timeout_after_the_retries(serve: Serve) -> None:
     server = serve(script=("hang", "hang", "hang"), hang_s=5)
     result = complete(server, RetryPolicy(max_attempts=3, sleep=Recorder()), timeout_s=0.3)
     assert isinstance(result, CallError) and result.kind == "timeout" and result.attempts == 3

@@ -5,22 +5,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable, Iterator
 
 import pytest
-from tests.support.openai_server import OpenAIServer, ServerPool
+from tests.support.openai_server import Serve
 
 from guardrail.adapters import throttle as throttle_module
 from guardrail.adapters.model_client import ModelClient
 from guardrail.adapters.throttle import Throttle, TokenBucket, estimate_tokens
 from guardrail.core.llm import Completion, CompletionRequest
 from guardrail.core.suite import RateLimit
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., OpenAIServer]]:
-    with ServerPool() as pool:
-        yield pool.start
 
 
 def req(model: str = "openai/fake", text: str = "hi", **fields: object) -> CompletionRequest:
@@ -98,7 +91,7 @@ def test_limits_are_per_provider_with_a_default_concurrency() -> None:
 
 
 @pytest.mark.integration
-def test_concurrency_cap_holds_and_is_used_fully(serve: Callable[..., OpenAIServer]) -> None:
+def test_concurrency_cap_holds_and_is_used_fully(serve: Serve) -> None:
     server = serve(latency_ms=50)
     client = ModelClient(limits={"openai": RateLimit(concurrency=5)})
     requests = [req(text=f"q{i}", params=server.params) for i in range(40)]
@@ -110,7 +103,7 @@ def test_concurrency_cap_holds_and_is_used_fully(serve: Callable[..., OpenAIServ
 
 
 @pytest.mark.integration
-def test_default_concurrency_applies_without_a_limit(serve: Callable[..., OpenAIServer]) -> None:
+def test_default_concurrency_applies_without_a_limit(serve: Serve) -> None:
     server = serve(latency_ms=50)
     client = ModelClient(default_concurrency=3)
     results = asyncio.run(_all(client, [req(text=f"q{i}", params=server.params) for i in range(15)]))
@@ -119,7 +112,7 @@ def test_default_concurrency_applies_without_a_limit(serve: Callable[..., OpenAI
 
 
 @pytest.mark.integration
-def test_a_tiny_rpm_spaces_calls_instead_of_rejecting(serve: Callable[..., OpenAIServer]) -> None:
+def test_a_tiny_rpm_spaces_calls_instead_of_rejecting(serve: Serve) -> None:
     server = serve()
     client = ModelClient(limits={"openai": RateLimit(rpm=600)}, burst_s=0.1)  # 10/s, no burst beyond one
     requests = [req(text=f"q{i}", params=server.params) for i in range(16)]
@@ -136,7 +129,7 @@ def test_a_tiny_rpm_spaces_calls_instead_of_rejecting(serve: Callable[..., OpenA
 
 
 @pytest.mark.integration
-def test_tpm_limits_tokens_per_second(serve: Callable[..., OpenAIServer]) -> None:
+def test_tpm_limits_tokens_per_second(serve: Serve) -> None:
     server = serve()
     # ~260 estimated tokens per request (1,000 characters); 60,000 tpm = 1,000 tokens/s with a 1 s bucket
     client = ModelClient(limits={"openai": RateLimit(tpm=60_000)})

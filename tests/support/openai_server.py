@@ -316,7 +316,7 @@ def openai_server(**config: Any) -> Iterator[OpenAIServer]:
 class ServerPool:
     """Servers started on demand and all stopped on exit: `with ServerPool() as pool: pool.start(latency_ms=5)`.
 
-    Test modules wrap it in a fixture, so every server a test starts is stopped at teardown.
+    The `serve` fixture (tests/conftest.py) wraps it, so every server a test starts is stopped at teardown.
     """
 
     def __init__(self) -> None:
@@ -332,6 +332,9 @@ class ServerPool:
     def __exit__(self, *exc: object) -> None:
         for server in self.servers:
             server.stop()
+
+
+Serve = Callable[..., OpenAIServer]  # the `serve` fixture: serve(**ServerConfig fields) -> a running server
 
 
 def main(argv: list[str] | None = None) -> None:
