@@ -23,6 +23,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
+from guardrail.adapters.rego_ast import new_engine, parse
+from guardrail.adapters.rego_rewrite import is_internal, rewrite
 from guardrail.errors import ConfigError, EngineError, GuardrailError, PolicyError
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -135,12 +137,20 @@ def add_data_files(bundle: PolicyBundle, paths: Iterable[Path]) -> None:
         _merge(bundle.data, value)
 
 
-def rego_error(exc: BaseException, *, query: str | None = None) -> GuardrailError:
-    """Turn a regorus message into `path:line:col: message`; compile-time problems are input errors."""
-    text = str(exc)
+def rego_error(
+    exc: BaseException, *, query: str | None = None, columns: Callable[[str, int, int], int] | None = None
+) -> GuardrailError:
+    """Turn a regorus message into `path:line:col: message`; compile-time problems are input errors.
+
+    `columns` maps a column of the source the engine loaded back to the file as written (see rego_rewrite).
+    """
+    text = str(exc).split("\nStack backtrace:")[0]  # a backtrace (RUST_BACKTRACE set before we could unset it)
     at, msg = _ERROR_AT.search(text), _ERROR_MSG.search(text)
     message = msg.group("msg").strip() if msg else text.strip().splitlines()[-1] if text.strip() else repr(exc)
-    where = f"{at['path']}:{at['line']}:{at['col']}: " if at else ""
+    where = ""
+    if at:
+        line, col = int(at["line"]), int(at["col"])
+        where = f"{at['path']}:{line}:{columns(at['path'], line, col) if columns else col}: "
     compile_like = any(
         marker in message
         for marker in ("unsafe", "expecting", "unexpected", "conflicts with", "undefined", "invalid", "not a valid")
@@ -155,15 +165,18 @@ class RegoEngine:
     """regorus in this process and this thread. Use `EngineWorker` when a time limit matters."""
 
     def __init__(self, bundle: PolicyBundle, *, coverage: bool = False) -> None:
-        import regorus
-
         self.bundle = bundle
-        self._engine = regorus.Engine()
-        for path, source in bundle.modules:
+        try:
+            self._parsed = parse(bundle.modules)
+        except Exception as exc:  # regorus raises RuntimeError with a located message
+            raise rego_error(exc) from None
+        self._fixed = rewrite(self._parsed)
+        self._engine = new_engine()
+        for path, source in self._fixed.modules:
             try:
                 self._engine.add_policy(path, source)
-            except Exception as exc:  # regorus raises RuntimeError with a located message
-                raise rego_error(exc) from None
+            except Exception as exc:
+                raise self._error(exc) from None
         if bundle.data:
             self._engine.add_data_json(to_json(bundle.data))
         if coverage:
@@ -172,13 +185,17 @@ class RegoEngine:
         try:
             self._engine.eval_query_as_json("true")  # forces compilation: errors surface now, not mid-run
         except Exception as exc:
-            raise rego_error(exc) from None
+            raise self._error(exc) from None
+
+    def _error(self, exc: BaseException, query: str | None = None) -> GuardrailError:
+        return rego_error(exc, query=query, columns=self._fixed.original_col)
 
     def packages(self) -> list[str]:
         return list(self._engine.get_packages())
 
     def ast(self) -> list[dict[str, Any]]:
-        return json.loads(self._engine.get_ast_as_json())
+        """The modules as written (not as rewritten for the engine), in regorus's AST JSON shape."""
+        return [{"source": {"file": m.path, "contents": m.source}, "ast": m.ast} for m in self._parsed]
 
     def query(self, query: str, input: Any = None) -> Any:
         """The value of a single-expression query, or UNDEFINED."""
@@ -187,7 +204,7 @@ class RegoEngine:
         try:
             raw = json.loads(self._engine.eval_query_as_json(query))
         except Exception as exc:
-            raise rego_error(exc, query=query) from None
+            raise self._error(exc, query) from None
         results = raw.get("result") or []
         if not results:
             return UNDEFINED
@@ -195,7 +212,9 @@ class RegoEngine:
         return expressions[0]["value"] if expressions else UNDEFINED
 
     def coverage(self) -> dict[str, Any]:
-        return json.loads(self._engine.get_coverage_report_as_json())
+        report = json.loads(self._engine.get_coverage_report_as_json())
+        report["files"] = [f for f in report.get("files", []) if not is_internal(str(f.get("path", "")))]
+        return report
 
     def take_prints(self) -> list[str]:
         return list(self._engine.take_prints())
@@ -341,39 +360,29 @@ def compile_errors(bundle: PolicyBundle) -> list[PolicyError]:
     regorus stops at the first error, so broken files are set aside one at a time and the rest compiled again.
     Syntax errors are found file by file at parse time.
     """
-    import regorus
-
     errors: list[PolicyError] = []
     good: list[tuple[str, str]] = []
     for path, source in bundle.modules:
         try:
-            regorus.Engine().add_policy(path, source)
+            new_engine().add_policy(path, source)
             good.append((path, source))
         except Exception as exc:
-            errors.append(_as_policy_error(exc))
-    for _ in range(len(good)):
-        engine = regorus.Engine()
-        for path, source in good:
-            engine.add_policy(path, source)
-        if bundle.data:
-            engine.add_data_json(to_json(bundle.data))
+            errors.append(_as_policy_error(rego_error(exc)))
+    while good:
         try:
-            engine.eval_query_as_json("true")
+            RegoEngine(PolicyBundle(modules=good, data=bundle.data, root=bundle.root))
             break
-        except Exception as exc:
-            error = _as_policy_error(exc)
-            errors.append(error)
-            at = _ERROR_AT.search(str(exc))
-            broken = at["path"] if at else None
-            remaining = [m for m in good if m[0] != broken]
-            if broken is None or len(remaining) == len(good):
+        except GuardrailError as exc:
+            errors.append(_as_policy_error(exc))
+            at = _ERROR_AT.search("--> " + exc.message)
+            remaining = [m for m in good if not at or m[0] != at["path"]]
+            if len(remaining) == len(good):
                 break
             good = remaining
     return errors
 
 
-def _as_policy_error(exc: BaseException) -> PolicyError:
-    error = rego_error(exc)
+def _as_policy_error(error: GuardrailError) -> PolicyError:
     return error if isinstance(error, PolicyError) else PolicyError(error.message)
 
 
