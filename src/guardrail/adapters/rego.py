@@ -24,12 +24,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from guardrail.adapters.rego_ast import new_engine, parse
+from guardrail.adapters.rego_check import check
 from guardrail.adapters.rego_rewrite import is_internal, rewrite
 from guardrail.errors import ConfigError, EngineError, GuardrailError, PolicyError
 
 DEFAULT_TIMEOUT_S = 10.0
 _ERROR_AT = re.compile(r"-->\s*(?P<path>.+?):(?P<line>\d+):(?P<col>\d+)")
 _ERROR_MSG = re.compile(r"^error:\s*(?P<msg>.+)$", re.MULTILINE)
+_INTERPOLATION = re.compile(r'^\s*\d+ \|.*\$"', re.MULTILINE)  # the located source line regorus quotes
 
 
 class Undefined:
@@ -148,6 +150,8 @@ def rego_error(
     at, msg = _ERROR_AT.search(text), _ERROR_MSG.search(text)
     message = msg.group("msg").strip() if msg else text.strip().splitlines()[-1] if text.strip() else repr(exc)
     where = ""
+    if at and message == "invalid character" and _INTERPOLATION.search(text):
+        message = 'string interpolation ($"...") is not supported by the embedded engine; build the string with sprintf'
     if at:
         line, col = int(at["line"]), int(at["col"])
         where = f"{at['path']}:{line}:{columns(at['path'], line, col) if columns else col}: "
@@ -164,12 +168,15 @@ def rego_error(
 class RegoEngine:
     """regorus in this process and this thread. Use `EngineWorker` when a time limit matters."""
 
-    def __init__(self, bundle: PolicyBundle, *, coverage: bool = False) -> None:
+    def __init__(self, bundle: PolicyBundle, *, coverage: bool = False, strict: bool = True) -> None:
+        """`strict`: refuse what `rego_check` finds (every caller but `compile_errors`, which lists it itself)."""
         self.bundle = bundle
         try:
             self._parsed = parse(bundle.modules)
         except Exception as exc:  # regorus raises RuntimeError with a located message
             raise rego_error(exc) from None
+        if strict and (problems := check(self._parsed)):
+            raise PolicyError("\n".join(p.message for p in problems))
         self._fixed = rewrite(self._parsed)
         self._engine = new_engine()
         for path, source in self._fixed.modules:
@@ -368,9 +375,10 @@ def compile_errors(bundle: PolicyBundle) -> list[PolicyError]:
             good.append((path, source))
         except Exception as exc:
             errors.append(_as_policy_error(rego_error(exc)))
+    static = check(parse(good)) if good else []
     while good:
         try:
-            RegoEngine(PolicyBundle(modules=good, data=bundle.data, root=bundle.root))
+            RegoEngine(PolicyBundle(modules=good, data=bundle.data, root=bundle.root), strict=False)
             break
         except GuardrailError as exc:
             errors.append(_as_policy_error(exc))
@@ -379,7 +387,13 @@ def compile_errors(bundle: PolicyBundle) -> list[PolicyError]:
             if len(remaining) == len(good):
                 break
             good = remaining
-    return errors
+    located = {e.message.split(": ", 1)[0] for e in static}  # where both found a spot, the static check says why
+    return sorted(static + [e for e in errors if e.message.split(": ", 1)[0] not in located], key=_by_location)
+
+
+def _by_location(error: GuardrailError) -> tuple[str, int, int]:
+    path, line, col = [*error.message.split(":", 3), "0", "0"][:3]
+    return path, int(line) if line.isdigit() else 0, int(col) if col.isdigit() else 0
 
 
 def _as_policy_error(error: GuardrailError) -> PolicyError:

@@ -122,8 +122,11 @@ def new_engine() -> Any:
     os.environ["RUST_BACKTRACE"] = "0"
     import regorus
 
+    from guardrail.adapters.rego_builtins import register
+
     engine = regorus.Engine()
     engine.set_policy_length_config(max_col=MAX_LINE_BYTES, max_file_bytes=MAX_FILE_BYTES, max_lines=MAX_LINES)
+    register(engine)
     return engine
 
 
