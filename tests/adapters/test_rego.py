@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -134,3 +137,28 @@ def test_worker_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
         # reap it if it became our zombie (it will not: it was the killed parent's child)
         time.sleep(0.05)
     raise AssertionError("the policy worker outlived its killed parent")
+
+
+def test_source_lines_longer_than_1024_bytes_load(tmp_path: Path) -> None:
+    value = "a" * 5000
+    engine = RegoEngine(PolicyBundle(modules=[("long.rego", f'package long\n\nx := "{value}"\n')]))
+    assert engine.query("data.long.x") == value
+
+
+def test_errors_name_their_file_with_rust_backtrace_set(tmp_path: Path) -> None:
+    """Issue 12: with RUST_BACKTRACE=1 a message without a location ended in a backtrace frame (`39: _start`)."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "clock.rego").write_text('package clock\n\nt := time.parse_rfc3339_ns("not a time")\n')
+    env = {**os.environ, "RUST_BACKTRACE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "guardrail.cli.main", "policy", "eval", "data.clock.t", "--policies", "policies"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert "policies/clock.rego:3: Failed to parse datetime" in proc.stderr, proc.stderr
+    assert "backtrace" not in proc.stderr.lower() and "_start" not in proc.stderr

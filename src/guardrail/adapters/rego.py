@@ -195,7 +195,26 @@ class RegoEngine:
             raise self._error(exc) from None
 
     def _error(self, exc: BaseException, query: str | None = None) -> GuardrailError:
-        return rego_error(exc, query=query, columns=self._fixed.original_col)
+        error = rego_error(exc, query=query, columns=self._fixed.original_col)
+        if query and not _ERROR_AT.search("--> " + error.message) and (where := self._defined_at(query)):
+            error.message = f"{where}: {error.message}"  # some built-in errors carry no location at all
+        return error
+
+    def _defined_at(self, query: str) -> str | None:
+        """`path:line` of the first rule a data-path query names (`data.p.x` -> where `x` of package p is)."""
+        parts = query.strip().split(".")
+        if parts[0] != "data" or not all(p.isidentifier() for p in parts[1:]):
+            return None
+        for module in self._parsed:
+            depth = len(module.package)
+            if tuple(parts[1 : 1 + depth]) != module.package:
+                continue
+            rest = parts[1 + depth :]
+            for rule in module.rules():
+                path = rule.static_path()
+                if path[: len(rest)] == rest or rest[: len(path)] == path:
+                    return f"{module.path}:{rule.span.line}"
+        return None
 
     def packages(self) -> list[str]:
         return list(self._engine.get_packages())
