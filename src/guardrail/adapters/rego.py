@@ -225,17 +225,20 @@ class RegoEngine:
 
     def query(self, query: str, input: Any = None) -> Any:
         """The value of a single-expression query, or UNDEFINED."""
-        if input is not None:
-            self._engine.set_input_json(to_json(input))
-        try:
-            raw = json.loads(self._engine.eval_query_as_json(query))
-        except Exception as exc:
-            raise self._error(exc, query) from None
-        results = raw.get("result") or []
+        results = self.results(query, input)
         if not results:
             return UNDEFINED
         expressions = results[0].get("expressions") or []
         return expressions[0]["value"] if expressions else UNDEFINED
+
+    def results(self, query: str, input: Any = None) -> list[dict[str, Any]]:
+        """Every result of a query, as regorus gives them: `{"expressions": [...], "bindings": {...}}`."""
+        if input is not None:
+            self._engine.set_input_json(to_json(input))
+        try:
+            return list(json.loads(self._engine.eval_query_as_json(query)).get("result") or [])
+        except Exception as exc:
+            raise self._error(exc, query) from None
 
     def coverage(self) -> dict[str, Any]:
         report = json.loads(self._engine.get_coverage_report_as_json())
