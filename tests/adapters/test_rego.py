@@ -14,7 +14,11 @@ from guardrail.adapters.rego import UNDEFINED, EngineWorker, PolicyBundle, RegoE
 from guardrail.adapters.rego_meta import parse_metadata, test_rules
 from guardrail.errors import ConfigError, EngineError, ExitCode, PolicyError
 
-RUNAWAY = "package slow\nimport rego.v1\nn := count([x | some x in numbers.range(1, 400000000)])\n"
+RUNAWAY = (  # CPU-bound, little memory: 9 million iterations
+    "package slow\nimport rego.v1\n"
+    "n := count([1 | some a in numbers.range(1, 3000); some b in numbers.range(1, 3000); a == b])\n"
+)
+HUNGRY = "package hungry\nimport rego.v1\nn := count([x | some x in numbers.range(1, 400000000)])\n"
 
 
 def test_bundle_mounts_data_files_under_their_stem(tmp_path: Path) -> None:
@@ -52,7 +56,7 @@ def test_compile_errors_are_located_and_all_reported() -> None:
     )
     errors = [str(e) for e in compile_errors(bundle)]
     assert any(e.startswith("p/b.rego:2:") for e in errors)
-    assert "p/a.rego:5:3: use of undefined variable `y` is unsafe" in errors
+    assert any(e.startswith("p/a.rego:5:3: use of undefined variable `y` is unsafe") for e in errors)
     with pytest.raises(PolicyError, match=r"p/b.rego:2:\d+"):
         RegoEngine(bundle)
 
@@ -73,6 +77,17 @@ def test_worker_kills_a_runaway_policy_and_recovers() -> None:
             worker.query("data.slow.n")
         assert time.monotonic() - started < 5
         assert worker.query("data.ok.v") == 42  # a fresh worker serves the next query
+
+
+def test_worker_stops_a_memory_hungry_policy_naming_the_limit_and_query() -> None:
+    """Issue 12: a policy that allocated 3 GB before the time limit killed it now stops at the memory limit."""
+    bundle = PolicyBundle(modules=[("hungry.rego", HUNGRY), ("ok.rego", "package ok\nv := 42\n")])
+    with EngineWorker(bundle, timeout_s=30, memory_mb=200) as worker:
+        started = time.monotonic()
+        with pytest.raises(EngineError, match=r"memory limit of 200 MB while evaluating data.hungry.n"):
+            worker.query("data.hungry.n")
+        assert time.monotonic() - started < 10
+        assert worker.query("data.ok.v") == 42
 
 
 def test_worker_reports_compile_errors_at_start() -> None:
@@ -117,7 +132,7 @@ def test_worker_exits_when_its_parent_is_killed(tmp_path: Path) -> None:
     code = (
         "import time\nfrom guardrail.adapters.rego import EngineWorker, PolicyBundle\n"
         "w = EngineWorker(PolicyBundle(modules=[('ok.rego', 'package ok\\nv := 1\\n')]))\n"
-        f"open({str(pid_file)!r}, 'w').write(str(w._proc.pid))\n"
+        f"open({str(pid_file)!r}, 'w').write(str(w.pid))\n"
         "time.sleep(60)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", code])

@@ -36,7 +36,7 @@ UNSUPPORTED = {
         "function `f` declares a local `c` that shadows the import `c`",
     ),
     "undefined_function": ("x := helper(1)\n", "undefined function `helper`: no loaded policy defines it"),
-    "unsafe_var": ("x := y\n", "var `y` is unsafe: it is not bound in the rule, imported, or a rule of package"),
+    "unsafe_var": ("x := y\n", "use of undefined variable `y` is unsafe: not bound in the rule, imported, or a rule"),
     "arity": ("f(a) := a\nx := f(1, 2, 3)\n", "function `f` takes 1 argument(s), called with 3"),
     "builtin_arity": ('x := concat(",")\n', "built-in `concat` takes 2 argument(s), called with 1"),
     "rule_called": ("r := 1\nx := r(1)\n", "is a rule, not a function"),

@@ -87,8 +87,13 @@ def test_policy_eval_prints_json_and_undefined_is_exit_1(tmp_path: Path) -> None
 def test_runaway_policy_is_exit_3_naming_the_query(tmp_path: Path) -> None:
     policies = make_policy_dir(tmp_path)
     (policies / "roster" / "slow.rego").write_text(
-        "package roster.slow\nimport rego.v1\nn := count([x | some x in numbers.range(1, 400000000)])\n"
+        "package roster.slow\nimport rego.v1\n"
+        "n := count([1 | some a in numbers.range(1, 3000); some b in numbers.range(1, 3000); a == b])\n"
+        "big := count([x | some x in numbers.range(1, 400000000)])\n"
     )
+    hungry = run_cli("policy", "eval", "data.roster.slow.big", "--policies", policies, "--policy-memory", "128")
+    assert hungry.code == 3
+    assert "exceeded the memory limit of 128 MB while evaluating data.roster.slow.big" in hungry.err
     result = run_cli("policy", "eval", "data.roster.slow.n", "--policies", policies, "--policy-timeout", "0.5")
     assert result.code == 3
     assert "exceeded 0.5s while evaluating data.roster.slow.n" in result.err
@@ -149,3 +154,50 @@ def test_with_over_a_package_split_across_modules_is_opas_answer_in_any_order(tm
     given.write_text(json.dumps({"call": {"name": "B"}}))
     evaluated = run_cli("policy", "eval", "data.p", "--input", given, "--policies", tmp_path / "pol", cwd=tmp_path)
     assert evaluated.code == 0 and json.loads(evaluated.out) == {"deny": ["from-b"]}
+
+
+def test_policy_test_takes_several_paths_and_data_like_opa_test(tmp_path: Path) -> None:
+    """Issue 15: `policy test PATH... -d DATA`, and --fail-under applied to each file with --per-file."""
+    policies = make_policy_dir(tmp_path)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "limits.rego").write_text("package limits\n\nimport rego.v1\n\nover if input.n > data.cap\n")
+    (extra / "limits_test.rego").write_text(
+        'package limits_test\n\nimport rego.v1\n\ntest_over if data.limits.over with input as {"n": 6}\n'
+    )
+    cap = tmp_path / "cap.json"
+    cap.write_text('{"cap": 5}')
+    both = run_cli("policy", "test", policies, extra, "--data", cap, cwd=tmp_path)
+    assert both.code == 0, both.text
+    assert "3 passed, 0 failed" in both.out and "data.limits_test.test_over" in both.out
+    without_data = run_cli("policy", "test", policies, extra, cwd=tmp_path)
+    assert without_data.code == 1 and "2 passed, 1 failed" in without_data.out
+    # total coverage (40%) clears 40%, but one file (plain.rego, never tested) does not
+    total = run_cli("policy", "test", policies, "--fail-under", "40", cwd=tmp_path)
+    per_file = run_cli("policy", "test", policies, "--fail-under", "40", "--per-file", cwd=tmp_path)
+    assert total.code == 0, total.text
+    assert (
+        per_file.code == 1 and "coverage of policies/roster/plain.rego 0.0% is below --fail-under 40%" in per_file.out
+    )
+    assert run_cli("policy", "test", policies, "--per-file", cwd=tmp_path).code == 2
+
+
+def test_policy_docs_writes_project_relative_paths(tmp_path: Path) -> None:
+    """Issue 15: the committed control matrix named this machine's absolute path."""
+    policies = make_policy_dir(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run_cli("policy", "docs", policies.resolve(), cwd=elsewhere)
+    assert result.code == 0, result.text
+    assert str(tmp_path) not in result.out
+    assert "rules in `policies`" in result.out and "`policies/roster/owner.rego:" in result.out
+
+
+def test_policy_check_refuses_brackets_nested_too_deep_within_its_time_limit(tmp_path: Path) -> None:
+    """Issue 12: Rego nested 10,000 deep crashed the parser (exit 139); 18 deep made it run for minutes."""
+    policies = make_policy_dir(tmp_path)
+    for depth in (10_000, 18):
+        (policies / "roster" / "deep.rego").write_text(f"package deep\n\nx := {'[' * depth}1{']' * depth}\n")
+        result = run_cli("policy", "check", policies, cwd=tmp_path)
+        assert result.code == 2, result.text
+        assert "policies/roster/deep.rego:3:18: brackets nested more than 12 deep" in result.err

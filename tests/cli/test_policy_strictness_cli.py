@@ -39,7 +39,7 @@ warn contains msg if {
 """
 EXPECTED = (
     "policies/roster/broken.rego:7:10: undefined function `no_such_helper`",
-    "policies/roster/broken.rego:13:10: var `owner_of_record` is unsafe",
+    "policies/roster/broken.rego:13:10: use of undefined variable `owner_of_record` is unsafe",
     "policies/roster/broken.rego:17:10: built-in `concat` takes 2 argument(s), called with 1",
 )
 

@@ -10,20 +10,14 @@ Compile errors surface at load: regorus compiles lazily, so loading evaluates a 
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
-import multiprocessing as mp
-import os
 import re
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
-from guardrail.adapters.rego_ast import new_engine, parse
+from guardrail.adapters.rego_ast import add_module, new_engine, parse
 from guardrail.adapters.rego_check import check
 from guardrail.adapters.rego_rewrite import is_internal, rewrite
 from guardrail.errors import ConfigError, EngineError, GuardrailError, PolicyError
@@ -110,10 +104,7 @@ def load_bundle(
     for path in sorted(policy_dir.rglob("*.rego")):
         if not include_tests and path.name.endswith("_test.rego"):
             continue
-        try:
-            rel = path.resolve().relative_to(shown.resolve()).as_posix()
-        except ValueError:
-            rel = str(path)
+        rel = _display(path, shown)
         try:
             bundle.modules.append((rel, read_text(path)))
         except ConfigError as exc:  # a FIFO, a device, a symlink loop, too large, not UTF-8
@@ -128,6 +119,52 @@ def load_bundle(
                 _merge(bundle.data, {path.stem: value})
     add_data_files(bundle, extra_data)
     return bundle
+
+
+def load_paths(
+    paths: list[Path],
+    *,
+    include_tests: bool = True,
+    extra_data: Iterable[Path] = (),
+    display_root: Path | None = None,
+) -> PolicyBundle:
+    """Several paths, as `opa test PATH...` takes them: policy folders, single .rego files, JSON/YAML data files."""
+    from guardrail.adapters.loading import read_text
+
+    bundle = PolicyBundle(root=str(paths[0]) if paths else "")
+    seen: set[str] = set()
+    for path in paths:
+        if not path.exists():
+            raise PolicyError(f"{path}: policy directory not found", hint="pass policy folders or .rego files")
+        if path.is_dir():
+            part = load_bundle(path, include_tests=include_tests, display_root=display_root)
+            modules = part.modules
+            _merge(bundle.data, part.data)
+        elif path.suffix == ".rego":
+            try:
+                modules = [(_display(path, display_root), read_text(path))]
+            except ConfigError as exc:
+                raise PolicyError(f"{path}: cannot read: {exc.message_only}") from exc
+        elif path.suffix in (".json", ".yaml", ".yml"):
+            add_data_files(bundle, [path])
+            continue
+        else:
+            raise PolicyError(f"{path}: not a policy folder, a .rego file or a JSON/YAML data file")
+        for module in modules:
+            if module[0] not in seen:  # overlapping paths name a file once
+                seen.add(module[0])
+                bundle.modules.append(module)
+    if not bundle.modules:
+        raise PolicyError(f"{', '.join(str(p) for p in paths)}: no .rego files found")
+    add_data_files(bundle, extra_data)
+    return bundle
+
+
+def _display(path: Path, root: Path | None) -> str:
+    try:
+        return path.resolve().relative_to((root or Path.cwd()).resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def add_data_files(bundle: PolicyBundle, paths: Iterable[Path]) -> None:
@@ -173,6 +210,8 @@ class RegoEngine:
         self.bundle = bundle
         try:
             self._parsed = parse(bundle.modules)
+        except GuardrailError:
+            raise
         except Exception as exc:  # regorus raises RuntimeError with a located message
             raise rego_error(exc) from None
         if strict and (problems := check(self._parsed)):
@@ -259,130 +298,6 @@ class PolicyEngine(Protocol):
     def close(self) -> None: ...
 
 
-# --- the worker process -------------------------------------------------------------------------------------------
-
-Op = Callable[[RegoEngine], Any]
-
-
-def _serve(conn: Connection, parent_end: Connection, bundle: PolicyBundle, coverage: bool) -> None:
-    # a forked child inherits the parent's end of the pipe; holding it would hide the parent's death (no EOF),
-    # and the worker would outlive a killed run
-    parent_end.close()
-    # what the fork inherited (a run's imported SDKs, hundreds of MB) stays shared with the parent: a collection
-    # here would write to every inherited object and copy its page
-    gc.freeze()
-    os.environ["RUST_BACKTRACE"] = "0"
-    try:
-        engine = RegoEngine(bundle, coverage=coverage)
-    except GuardrailError as exc:
-        conn.send(("error", exc))
-        return
-    conn.send(("ready", None))
-    while True:
-        try:
-            request = conn.recv()
-        except (EOFError, KeyboardInterrupt):
-            return
-        if request is None:
-            return
-        op, args = request
-        try:
-            conn.send(("ok", getattr(engine, op)(*args)))
-        except GuardrailError as exc:
-            conn.send(("error", exc))
-        except Exception as exc:  # a bug in an op must not kill the worker silently
-            conn.send(("error", EngineError(f"policy engine failed: {exc}")))
-
-
-class EngineWorker:
-    """A RegoEngine in a child process: every call has a time limit, and an overrun kills the child.
-
-    The worker restarts on the next call after a kill, so one runaway query does not poison a long run.
-    """
-
-    def __init__(self, bundle: PolicyBundle, *, timeout_s: float = DEFAULT_TIMEOUT_S, coverage: bool = False) -> None:
-        self.bundle, self.timeout_s, self.coverage = bundle, timeout_s, coverage
-        self._proc: Any = None
-        self._conn: Connection | None = None
-        self._start()
-
-    def _start(self) -> None:
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        ctx: Any = mp.get_context(method)
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, parent, self.bundle, self.coverage), daemon=True)
-        self._proc.start()
-        child.close()
-        self._conn = parent
-        status, value = self._receive("loading policies", max(self.timeout_s, 30.0))
-        if status == "error":
-            self.close()
-            raise value
-
-    def _receive(self, what: str, timeout_s: float) -> tuple[str, Any]:
-        assert self._conn is not None
-        deadline = time.monotonic() + timeout_s
-        while not self._conn.poll(0.05):
-            if not self._proc.is_alive():
-                self.close()
-                raise EngineError(f"policy engine crashed while {what}")
-            if time.monotonic() > deadline:
-                self.close()
-                raise EngineError(
-                    f"policy evaluation exceeded {timeout_s:g}s while {what}",
-                    hint="a policy may loop over a huge range; raise --policy-timeout if the policy is just slow",
-                )
-        try:
-            return self._conn.recv()
-        except EOFError:
-            self.close()
-            raise EngineError(f"policy engine crashed while {what}") from None
-
-    def _call(self, op: str, *args: Any, what: str) -> Any:
-        if self._conn is None:
-            self._start()
-        assert self._conn is not None
-        self._conn.send((op, args))
-        status, value = self._receive(what, self.timeout_s)
-        if status == "error":
-            raise value
-        return value
-
-    def query(self, query: str, input: Any = None) -> Any:
-        return self._call("query", query, input, what=f"evaluating {query}")
-
-    def packages(self) -> list[str]:
-        return self._call("packages", what="listing packages")
-
-    def ast(self) -> list[dict[str, Any]]:
-        return self._call("ast", what="reading the policy AST")
-
-    def coverage_report(self) -> dict[str, Any]:
-        return self._call("coverage", what="collecting coverage")
-
-    def take_prints(self) -> list[str]:
-        return self._call("take_prints", what="collecting prints")
-
-    def close(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(OSError):
-                self._conn.send(None)
-            self._conn.close()
-            self._conn = None
-        if self._proc is not None:
-            self._proc.join(0.2)
-            if self._proc.is_alive():
-                self._proc.kill()
-                self._proc.join(1)
-            self._proc = None
-
-    def __enter__(self) -> EngineWorker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 def compile_errors(bundle: PolicyBundle) -> list[PolicyError]:
     """Every compile error in a bundle, not just the first.
 
@@ -393,8 +308,10 @@ def compile_errors(bundle: PolicyBundle) -> list[PolicyError]:
     good: list[tuple[str, str]] = []
     for path, source in bundle.modules:
         try:
-            new_engine().add_policy(path, source)
+            add_module(new_engine(), path, source)
             good.append((path, source))
+        except GuardrailError as exc:
+            errors.append(_as_policy_error(exc))
         except Exception as exc:
             errors.append(_as_policy_error(rego_error(exc)))
     static = check(parse(good)) if good else []
@@ -422,6 +339,8 @@ def _as_policy_error(error: GuardrailError) -> PolicyError:
     return error if isinstance(error, PolicyError) else PolicyError(error.message)
 
 
+from guardrail.adapters.rego_worker import EngineWorker  # noqa: E402  (it builds on RegoEngine above)
+
 __all__ = [
     "DEFAULT_TIMEOUT_S",
     "UNDEFINED",
@@ -433,4 +352,5 @@ __all__ = [
     "add_data_files",
     "compile_errors",
     "load_bundle",
+    "load_paths",
 ]

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from guardrail.errors import PolicyError
+
 Node = dict[str, Any]
 
 
@@ -130,11 +132,57 @@ def new_engine() -> Any:
     return engine
 
 
+# regorus's parser takes time exponential in how deeply `[` and `{` nest (13 levels: seconds; 18: minutes) and
+# overflows its stack on thousands; OPA has no such limit, but no policy a person writes comes near it.
+MAX_NESTING = 12
+
+
+def nesting_error(path: str, source: str) -> PolicyError | None:
+    """Brackets nested deeper than MAX_NESTING (outside strings and comments), located at the first too deep."""
+    depth, line, col, quote, escaped, comment = 0, 1, 0, "", False, False
+    for char in source:
+        col += 1
+        if char == "\n":
+            line, col, comment = line + 1, 0, False
+        elif comment:
+            continue
+        elif quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in '"`':
+            quote = char
+        elif char == "#":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return PolicyError(
+                    f"{path}:{line}:{col}: brackets nested more than {MAX_NESTING} deep, which the embedded "
+                    "engine's parser cannot read in reasonable time; move a literal this deep to a data file "
+                    "(policies/data/*.yaml, or --data)"
+                )
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return None
+
+
+def add_module(engine: Any, path: str, source: str) -> None:
+    """`engine.add_policy`, after refusing what would hang or crash its parser."""
+    error = nesting_error(path, source)
+    if error is not None:
+        raise error
+    engine.add_policy(path, source)
+
+
 def parse(modules: list[tuple[str, str]]) -> list[ParsedModule]:
     """Parse (not compile) every module; a syntax error raises regorus's located RuntimeError."""
     engine = new_engine()
     for path, source in modules:
-        engine.add_policy(path, source)
+        add_module(engine, path, source)
     trees = json.loads(engine.get_ast_as_json()) if modules else []
     pairs = zip(modules, trees, strict=True)
     return [ParsedModule(path, source, tree.get("ast", {})) for (path, source), tree in pairs]
@@ -211,11 +259,14 @@ def declared_locals(rule: Rule) -> set[str]:
 
 
 __all__ = [
+    "MAX_NESTING",
     "Import",
     "ParsedModule",
     "Rule",
     "Span",
+    "add_module",
     "declared_locals",
+    "nesting_error",
     "new_engine",
     "parse",
     "ref_path",

@@ -288,7 +288,8 @@ def _names(node: Node) -> set[str]:
 
 def _unsafe(name: str, module: ParsedModule) -> str:
     package = ".".join(module.package) or "?"
-    return f"var `{name}` is unsafe: it is not bound in the rule, imported, or a rule of package {package}"
+    where = f"not bound in the rule, imported, or a rule of package {package}"
+    return f"use of undefined variable `{name}` is unsafe: {where}"
 
 
 def _error(module: ParsedModule, span: Span, message: str) -> PolicyError:

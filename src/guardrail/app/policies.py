@@ -8,75 +8,59 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from guardrail.adapters.loading import load_yaml
 from guardrail.adapters.rego import (
     DEFAULT_TIMEOUT_S,
     UNDEFINED,
-    EngineWorker,
     PolicyBundle,
     add_data_files,
     compile_errors,
     load_bundle,
+    load_paths,
 )
-from guardrail.adapters.rego_meta import RuleMeta, parse_metadata, statement_lines, test_rules
-from guardrail.core.findings import FileCoverage, Location, TestOutcome, coverage_percent
+from guardrail.adapters.rego_meta import parse_metadata, statement_lines, test_rules
+from guardrail.adapters.rego_worker import DEFAULT_MEMORY_MB, EngineWorker, run_limited
+from guardrail.app.engine import open_engine
+from guardrail.core.findings import FileCoverage, Location, TestOutcome
+from guardrail.core.policy_tests import CheckReport, TestReport
 from guardrail.errors import ConfigError, EngineError, PolicyError
+from guardrail.project import Project
 
 
-class CheckReport(BaseModel):
-    directory: str
-    modules: int
-    errors: list[str] = Field(default_factory=list)
+def check_policies(
+    paths: Path | list[Path], *, timeout_s: float = DEFAULT_TIMEOUT_S, memory_mb: int = DEFAULT_MEMORY_MB
+) -> CheckReport:
+    """Compile everything (tests included) and run the static checks; every error as `path:line:col: message`.
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-class TestReport(BaseModel):
-    __test__ = False
-
-    directory: str
-    outcomes: list[TestOutcome]
-    coverage: list[FileCoverage] = Field(default_factory=list)
-    coverage_enabled: bool = False
-    fail_under: float | None = None
-
-    @property
-    def total_coverage(self) -> float:
-        return coverage_percent(self.coverage)
-
-    @property
-    def failed(self) -> list[TestOutcome]:
-        return [o for o in self.outcomes if o.status != "pass"]
-
-    @property
-    def coverage_too_low(self) -> bool:
-        return self.fail_under is not None and self.total_coverage < self.fail_under
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.coverage_too_low
+    The engine's parser can be made to hang or crash by a hostile file, so this runs under the worker's limits.
+    """
+    paths = paths if isinstance(paths, list) else [paths]
+    bundle = load_paths(paths, include_tests=True)
+    errors = _compile_errors(bundle, timeout_s=timeout_s, memory_mb=memory_mb)
+    return CheckReport(directory=_shown(paths), modules=len(bundle.modules), errors=[str(e) for e in errors])
 
 
-def check_policies(policies_dir: Path) -> CheckReport:
-    """Compile everything (tests included); report every error as `path:line:col: message`."""
-    bundle = load_bundle(policies_dir, include_tests=True)
-    errors = [str(e) for e in compile_errors(bundle)]
-    return CheckReport(directory=str(policies_dir), modules=len(bundle.modules), errors=errors)
+def _compile_errors(bundle: PolicyBundle, *, timeout_s: float, memory_mb: int) -> list[PolicyError]:
+    what = f"checking {len(bundle.modules)} policy module(s)"
+    return list(run_limited(compile_errors, bundle, what=what, timeout_s=max(timeout_s, 30.0), memory_mb=memory_mb))
+
+
+def _shown(paths: list[Path]) -> str:
+    return ", ".join(str(p) for p in paths)
 
 
 def run_policy_tests(
-    policies_dir: Path,
+    paths: Path | list[Path],
     *,
     run: str | None = None,
     coverage: bool = False,
     fail_under: float | None = None,
+    per_file: bool = False,
+    data_files: Iterable[Path] = (),
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    memory_mb: int = DEFAULT_MEMORY_MB,
 ) -> TestReport:
-    """Discover `test_*` rules in `*_test.rego` files and evaluate each, like `opa test`.
+    """Discover `test_*` rules in `*_test.rego` files and evaluate each, like `opa test PATH... -d DATA`.
 
     Each test is its own query to the worker, so a runaway test is named and killed without losing the others'
     results. Coverage counts policy files only: test files cover themselves trivially.
@@ -85,11 +69,13 @@ def run_policy_tests(
         pattern = re.compile(run) if run else None
     except re.error as exc:
         raise ConfigError(f"--run is not a valid regular expression: {exc}") from None
-    bundle = load_bundle(policies_dir, include_tests=True)
-    errors = compile_errors(bundle)
+    paths = paths if isinstance(paths, list) else [paths]
+    bundle = load_paths(paths, include_tests=True, extra_data=data_files)
+    errors = _compile_errors(bundle, timeout_s=timeout_s, memory_mb=memory_mb)
     if errors:
         raise errors[0] if len(errors) == 1 else PolicyError("\n".join(str(e) for e in errors))
-    worker = EngineWorker(bundle, timeout_s=timeout_s, coverage=coverage or fail_under is not None)
+    limits = {"timeout_s": timeout_s, "memory_mb": memory_mb}
+    worker = EngineWorker(bundle, coverage=coverage or fail_under is not None, **limits)  # type: ignore[arg-type]
     outcomes: list[TestOutcome] = []
     try:
         for head in test_rules(worker.ast()):
@@ -106,8 +92,8 @@ def run_policy_tests(
                     status, message = "fail", f"returned {value!r}, expected true"
             except (EngineError, PolicyError) as exc:
                 status, message = "error", exc.message
-                if worker._conn is None:  # the worker was killed (timeout): later tests get a fresh one
-                    worker = EngineWorker(bundle, timeout_s=timeout_s, coverage=worker.coverage)
+                if worker._conn is None:  # the worker was killed (a limit): later tests get a fresh one
+                    worker = EngineWorker(bundle, coverage=worker.coverage, **limits)  # type: ignore[arg-type]
             duration = (time.perf_counter() - started) * 1000
             prints = tuple(worker.take_prints())
             outcomes.append(
@@ -125,11 +111,12 @@ def run_policy_tests(
     finally:
         worker.close()
     return TestReport(
-        directory=str(policies_dir),
+        directory=_shown(paths),
         outcomes=outcomes,
         coverage=files,
         coverage_enabled=worker.coverage,
         fail_under=fail_under,
+        per_file=per_file,
     )
 
 
@@ -157,6 +144,8 @@ def evaluate(
     input_file: Path | None = None,
     data_files: Iterable[Path] = (),
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    opa_url: str | None = None,
 ) -> Any:
     """Evaluate one query; returns the value (UNDEFINED when the query has no result)."""
     if policies_dir is not None:
@@ -165,23 +154,25 @@ def evaluate(
         bundle = PolicyBundle()
         add_data_files(bundle, data_files)
     input_value = load_yaml(input_file).data if input_file is not None else None
-    with EngineWorker(bundle, timeout_s=timeout_s) as worker:
-        return worker.query(query, input_value)
-
-
-def rule_catalog(policies_dir: Path) -> list[RuleMeta]:
-    """Annotated deny/warn rules: the control matrix's rows."""
-    bundle = load_bundle(policies_dir, include_tests=False)
-    return sorted(parse_metadata(bundle), key=lambda m: (m.id or "~", m.package, m.line))
+    engine = open_engine(bundle, timeout_s=timeout_s, memory_mb=memory_mb, opa_url=opa_url)
+    try:
+        return engine.query(query, input_value)
+    finally:
+        engine.close()
 
 
 def control_matrix(policies_dir: Path) -> str:
-    """A markdown control matrix an auditor can read: rule, severity, controls, description, where."""
-    rows = rule_catalog(policies_dir)
+    """A markdown control matrix an auditor can read: rule, severity, controls, description, where.
+
+    Paths are relative to the project, never this machine's absolute ones: the matrix is committed and read
+    elsewhere."""
+    project = Project.find(policies_dir)
+    bundle = load_bundle(policies_dir, include_tests=False, display_root=project.root)
+    rows = sorted(parse_metadata(bundle), key=lambda m: (m.id or "~", m.package, m.line))
     lines = [
         "# Control matrix",
         "",
-        f"Generated by `guardrail policy docs` from the METADATA of the rules in `{policies_dir}`.",
+        f"Generated by `guardrail policy docs` from the METADATA of the rules in `{project.display(policies_dir)}`.",
         "",
         "| Rule | Title | Severity | Controls | Description | Source |",
         "| --- | --- | --- | --- | --- | --- |",

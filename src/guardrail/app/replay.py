@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from guardrail.adapters.journal import RowKey
-from guardrail.adapters.rego import EngineWorker, load_bundle
+from guardrail.adapters.rego import PolicyEngine
 from guardrail.adapters.suites import LoadedEval, Suite
 from guardrail.app.agent_loop import (
     AgentContext,
@@ -28,6 +28,7 @@ from guardrail.app.agent_loop import (
     first_request,
     run_task,
 )
+from guardrail.app.engine import load_policies, open_engine
 from guardrail.app.redaction import redact_outcome
 from guardrail.core.llm import provider_of
 from guardrail.core.results import ResultRow
@@ -71,9 +72,9 @@ class FailFast:
         raise ProviderError(message, hint=f"is its api_base right and the server up? {hint}")
 
 
-def open_policy(loaded: LoadedEval) -> EngineWorker:
+def open_policy(loaded: LoadedEval, *, opa_url: str | None = None) -> PolicyEngine:
     """The action policy in a worker that ignores Ctrl-C, so an interrupt cannot kill it mid-query."""
-    bundle = load_bundle(loaded.project.policies, include_tests=False, display_root=loaded.project.root)
+    bundle = load_policies(loaded.project.policies, display_root=loaded.project.root)
     previous = signal.getsignal(signal.SIGINT)
     in_main = True
     try:
@@ -81,7 +82,7 @@ def open_policy(loaded: LoadedEval) -> EngineWorker:
     except ValueError:  # not the main thread: nothing to inherit
         in_main = False
     try:
-        worker = EngineWorker(bundle)
+        worker = open_engine(bundle, opa_url=opa_url)
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous)

@@ -9,6 +9,7 @@ summary.json, so a tracking failure never costs the user their report.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import platform
@@ -22,7 +23,8 @@ from pydantic import ValidationError
 
 from guardrail.adapters.journal import RESULTS_FILE, TRANSCRIPTS_FILE, read_rows, write_json_atomic
 from guardrail.adapters.loading import load_json, schema_error
-from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED, EngineWorker, load_bundle
+from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED
+from guardrail.app.engine import load_policies, open_engine
 from guardrail.app.evidence import write_evidence
 from guardrail.core import recommend as rec
 from guardrail.core.hashing import policies_hash
@@ -99,10 +101,13 @@ def read_violation_transcripts(run_dir: Path, rows: list[ResultRow]) -> dict[str
     return out
 
 
-def decide(project: Project, document: dict[str, Any], *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Any:
+def decide(
+    project: Project, document: dict[str, Any], *, timeout_s: float = DEFAULT_TIMEOUT_S, opa_url: str | None = None
+) -> Any:
     """Ask the gate policy. A project without `package gate.eval` is an input error, not a silent pass."""
-    bundle = load_bundle(project.policies, include_tests=False, display_root=project.root)
-    with EngineWorker(bundle, timeout_s=timeout_s) as engine:
+    bundle = load_policies(project.policies, display_root=project.root)
+    engine = open_engine(bundle, timeout_s=timeout_s, opa_url=opa_url)
+    with contextlib.closing(engine):
         if "data.gate.eval" not in {f"data.{p}" if not p.startswith("data.") else p for p in engine.packages()}:
             raise PolicyError(
                 f"{project.display(project.policies)}: no gate policy (package gate.eval)",

@@ -8,19 +8,31 @@ from pathlib import Path
 import typer
 
 from guardrail.cli.common import OUTPUT, POLICY_TIMEOUT, choice, emit, policies_dir
-from guardrail.errors import Failed, PolicyError
+from guardrail.errors import ConfigError, Failed, PolicyError
 
 policy_app = typer.Typer(help="Write, test and evaluate Rego policies.", no_args_is_help=True)
 
 DIR = typer.Argument(None, help="Policy directory (default: the project's policies/).", show_default=False)
+PATHS = typer.Argument(
+    None,
+    help="Policy folders, .rego files and JSON/YAML data files, like `opa test` (default: the project's policies/).",
+    show_default=False,
+)
+POLICY_MEMORY = typer.Option(
+    1024, "--policy-memory", min=16, help="MB of memory the policy engine may grow by before it is killed."
+)
+
+
+def _paths(values: list[Path] | None) -> list[Path]:
+    return list(values) if values else [policies_dir(None)]
 
 
 @policy_app.command("check")
-def check(directory: Path | None = DIR) -> None:
-    """Compile every policy and test file; print each error as path:line:col."""
+def check(paths: list[Path] | None = PATHS, timeout: float = POLICY_TIMEOUT, memory: int = POLICY_MEMORY) -> None:
+    """Compile every policy and test file and check every rule; print each error as path:line:col."""
     from guardrail.app.policies import check_policies
 
-    report = check_policies(policies_dir(directory))
+    report = check_policies(_paths(paths), timeout_s=timeout, memory_mb=memory)
     if report.errors:
         for error in report.errors:
             typer.echo(error, err=True)
@@ -30,21 +42,33 @@ def check(directory: Path | None = DIR) -> None:
 
 @policy_app.command("test")
 def test(
-    directory: Path | None = DIR,
+    paths: list[Path] | None = PATHS,
+    data: list[Path] = typer.Option([], "--data", "-d", help="Extra JSON/YAML data merged at the root of `data`."),
     run: str | None = typer.Option(None, "--run", "-r", help="Only tests whose package.name matches this regex."),
     coverage: bool = typer.Option(False, "--coverage", "-c", help="Print line coverage per policy file."),
     fail_under: float | None = typer.Option(None, "--fail-under", min=0, max=100, help="Fail below this coverage %."),
+    per_file: bool = typer.Option(False, "--per-file", help="Apply --fail-under to each policy file, not the total."),
     fmt: str = typer.Option("text", "--format", "-f", help="text | json | junit"),
     output: Path | None = OUTPUT,
     timeout: float = POLICY_TIMEOUT,
+    memory: int = POLICY_MEMORY,
 ) -> None:
-    """Run the `test_*` rules in `*_test.rego` files, like `opa test`."""
+    """Run the `test_*` rules in `*_test.rego` files, like `opa test PATH... -d DATA`."""
     from guardrail.app.policies import run_policy_tests
     from guardrail.report.policy_tests import FORMATS, render
 
     choice(fmt, FORMATS, "--format")
+    if per_file and fail_under is None:
+        raise ConfigError("--per-file needs --fail-under", field="--per-file")
     report = run_policy_tests(
-        policies_dir(directory), run=run, coverage=coverage, fail_under=fail_under, timeout_s=timeout
+        _paths(paths),
+        run=run,
+        coverage=coverage,
+        fail_under=fail_under,
+        per_file=per_file,
+        data_files=data,
+        timeout_s=timeout,
+        memory_mb=memory,
     )
     emit(render(fmt, report), output)
     if not report.outcomes:
@@ -60,13 +84,21 @@ def evaluate(
     data: list[Path] = typer.Option([], "--data", "-d", help="Extra JSON/YAML data merged at the root of `data`."),
     policies: Path | None = typer.Option(None, "--policies", "-p", help="Policy directory (default: policies/)."),
     timeout: float = POLICY_TIMEOUT,
+    memory: int = POLICY_MEMORY,
+    opa_url: str | None = typer.Option(None, "--opa-url", help="Evaluate on this OPA server instead of embedded."),
 ) -> None:
     """Evaluate a query and print the result as JSON (`undefined` when it has none: exit 1)."""
     from guardrail.adapters.rego import UNDEFINED
     from guardrail.app.policies import evaluate as evaluate_query
 
     value = evaluate_query(
-        query, policies_dir=policies_dir(policies), input_file=input_file, data_files=data, timeout_s=timeout
+        query,
+        policies_dir=policies_dir(policies),
+        input_file=input_file,
+        data_files=data,
+        timeout_s=timeout,
+        memory_mb=memory,
+        opa_url=opa_url,
     )
     if value is UNDEFINED:
         typer.echo("undefined")

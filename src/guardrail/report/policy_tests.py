@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from xml.etree import ElementTree as ET
 
-from guardrail.app.policies import TestReport
+from guardrail.core.policy_tests import TestReport
 from guardrail.errors import ConfigError
 
 FORMATS = ("text", "json", "junit")
@@ -36,7 +36,9 @@ def render_text(report: TestReport, *, verbose: bool = True) -> str:
     errors = sum(o.status == "error" for o in report.outcomes)
     lines.append("")
     lines.append(f"{passed} passed, {failed} failed" + (f", {errors} errors" if errors else ""))
-    if report.coverage_too_low:
+    for item in report.files_below:
+        lines.append(f"coverage of {item.path} {item.percent:.1f}% is below --fail-under {report.fail_under:g}%")
+    if report.coverage_too_low and not report.per_file:
         lines.append(f"coverage {report.total_coverage:.1f}% is below --fail-under {report.fail_under:g}%")
     return "\n".join(lines) + "\n"
 
