@@ -77,7 +77,7 @@ def test_policy_commands_refuse_with_every_location(broken_project: Path, argv: 
 def test_gate_refuses_with_exit_2(tmp_path: Path) -> None:
     shutil.copytree(REPO / "policies", tmp_path / "policies")
     (tmp_path / "policies" / "roster" / "broken.rego").write_text(BROKEN)
-    shutil.copy(REPO / "examples/roster.yaml", tmp_path / "roster.yaml")
+    make_roster(tmp_path)  # names no suites or specs, which the gate would check first
     result = run_cli("gate", "--roster", "roster.yaml", "--base", "roster.yaml", cwd=tmp_path)
     _assert_refused(result.code, result.err)
 

@@ -7,9 +7,10 @@ read or declared. Spans are byte offsets into the UTF-8 source, and columns coun
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Iterator
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,7 @@ class ParsedModule:
     raw: bytes = b""
     package: tuple[str, ...] = ()
     imports: list[Import] = field(default_factory=list)
+    _rules: list[Rule] | None = None
 
     def __post_init__(self) -> None:
         self.raw = self.source.encode("utf-8")
@@ -64,16 +66,31 @@ class ParsedModule:
         alias = self.text(Span.of(alias_span)) if alias_span else path[-1]
         return Import(alias=alias, target=self.text(span_of(refr)), span=Span.of(node.get("span")))
 
-    def rules(self) -> Iterator[Rule]:
-        for index, item in enumerate(self.ast.get("rules", [])):
-            yield Rule(self, index, item)
+    def rules(self) -> list[Rule]:
+        if self._rules is None:
+            self._rules = [Rule(self, index, item) for index, item in enumerate(self.ast.get("rules", []))]
+        return self._rules
 
 
-@dataclass(frozen=True)
+@dataclass
+class Scope:
+    """What one rule binds and reads, from one walk over it (a lenient union: OPA's order checks are the engine's).
+
+    `declared`: locals it declares (arguments, `some`, `:=`, `every`); `bound`: those and every variable a
+    unification, a pattern or an index binds; `vars`: every variable node, wherever it is (rewrites need them all).
+    """
+
+    declared: set[str] = field(default_factory=set)
+    bound: set[str] = field(default_factory=set)
+    reads: list[Node] = field(default_factory=list)
+    vars: list[Node] = field(default_factory=list)
+    calls: list[tuple[list[str], list[Node], Span]] = field(default_factory=list)
+    withs: list[tuple[Node, Node]] = field(default_factory=list)
+
+
 class Rule:
-    module: ParsedModule
-    index: int
-    node: Node
+    def __init__(self, module: ParsedModule, index: int, node: Node) -> None:
+        self.module, self.index, self.node = module, index, node
 
     @property
     def kind(self) -> str:
@@ -109,6 +126,109 @@ class Rule:
     def arity(self) -> int:
         return len(self.head.get("args", []))
 
+    @functools.cached_property
+    def scope(self) -> Scope:
+        scope = Scope()
+        head = self.head
+        _visit(head.get("refr"), scope, self.module, skip_root=True)
+        for arg in head.get("args", []):
+            _visit(arg, scope, self.module, binding=True, declare=True)
+        for key in ("key", "value"):
+            _visit(head.get(key), scope, self.module)
+        _visit((head.get("assign") or {}).get("value"), scope, self.module)
+        for body in self.node.get("Spec", {}).get("bodies", []):
+            _visit((body.get("assign") or {}).get("value"), scope, self.module)
+            _visit(body.get("query"), scope, self.module)
+        return scope
+
+
+def _visit(
+    node: Any,
+    scope: Scope,
+    module: ParsedModule,
+    *,
+    binding: bool = False,
+    declare: bool = False,
+    skip_root: bool = False,
+) -> None:
+    """Collect bindings, reads, calls and `with`s; `binding` marks a pattern position (`[a, b] = xs`)."""
+    if isinstance(node, list):
+        for item in node:
+            _visit(item, scope, module, binding=binding, declare=declare)
+        return
+    if not isinstance(node, dict) or not node:
+        return
+    if "stmts" in node:
+        for stmt in node["stmts"]:
+            _visit(stmt.get("literal"), scope, module)
+            for mod in stmt.get("with_mods") or []:
+                scope.withs.append((mod.get("refr", {}), mod.get("as", {})))
+                _visit(mod.get("refr"), scope, module, skip_root=True)
+                if (root := _root_var(mod.get("refr", {}))) is not None:
+                    scope.vars.append(root)
+                _visit(mod.get("as"), scope, module)
+        return
+    kind, inner = next(iter(node.items()))
+    if not isinstance(inner, dict):
+        return
+    if kind == "Var":
+        if skip_root:
+            return
+        scope.vars.append(inner)
+        if binding:
+            scope.bound.add(inner["value"])
+            if declare:
+                scope.declared.add(inner["value"])
+        else:
+            scope.reads.append(inner)
+    elif kind in ("RefDot", "RefBrack"):
+        _visit(inner.get("refr"), scope, module, skip_root=skip_root)
+        if kind == "RefBrack":
+            _visit(inner.get("index"), scope, module, binding=True)
+    elif kind == "Call":
+        fcn = inner.get("fcn", {})
+        path = ref_path(fcn)
+        if path:
+            scope.calls.append((path, list(inner.get("params", [])), span_of(fcn)))
+            _visit(fcn, scope, module, skip_root=True)
+            if (root := _root_var(fcn)) is not None:
+                scope.vars.append(root)
+        else:
+            _visit(fcn, scope, module)
+        _visit(inner.get("params"), scope, module)
+    elif kind == "AssignExpr":
+        declare_lhs = inner.get("op") == "ColEq"
+        _visit(inner.get("lhs"), scope, module, binding=True, declare=declare_lhs)
+        _visit(inner.get("rhs"), scope, module, binding=not declare_lhs)
+    elif kind in ("SomeIn", "Every"):
+        for key in ("key", "value"):
+            item = inner.get(key)
+            if isinstance(item, dict) and "line" in item:  # `every` names its variables by span only
+                name = module.text(Span.of(item))
+                scope.bound.add(name)
+                scope.declared.add(name)
+            else:
+                _visit(item, scope, module, binding=True, declare=True)
+        _visit(inner.get("collection") or inner.get("domain"), scope, module)
+        _visit(inner.get("query"), scope, module)
+    elif kind == "SomeVars":
+        names = {module.text(Span.of(s)) for s in inner.get("vars", [])}
+        scope.bound.update(names)
+        scope.declared.update(names)
+    elif kind in ("Array", "Set", "Object"):
+        _visit(inner.get("items") or inner.get("fields"), scope, module, binding=binding, declare=declare)
+    else:
+        for key, value in inner.items():
+            if key not in ("span", "eidx", "op"):
+                _visit(value, scope, module)
+
+
+def _root_var(node: Node) -> Node | None:
+    """The variable at the root of a reference (`x` of `x.y[z]`)."""
+    while isinstance(node, dict) and ("RefDot" in node or "RefBrack" in node):
+        node = next(iter(node.values()))["refr"]
+    return node.get("Var") if isinstance(node, dict) and isinstance(node.get("Var"), dict) else None
+
 
 # regorus refuses lines over 1,024 bytes, files over 2 MiB and 40,000 lines by default; OPA has no such limits.
 # These are far above any policy a person writes, and still bound what a hostile file can make the parser hold.
@@ -139,18 +259,18 @@ MAX_NESTING = 12
 
 def nesting_error(path: str, source: str) -> PolicyError | None:
     """Brackets nested deeper than MAX_NESTING (outside strings and comments), located at the first too deep."""
-    depth, line, col, quote, escaped, comment = 0, 1, 0, "", False, False
-    for char in source:
-        col += 1
+    depth, line, line_start, quote, comment, skip = 0, 1, 0, "", False, -1
+    for token in _NESTING_TOKENS.finditer(source):
+        char, at = token.group(), token.start()
+        if at == skip:  # the character after a backslash inside a string
+            continue
         if char == "\n":
-            line, col, comment = line + 1, 0, False
+            line, line_start, comment = line + 1, at + 1, False
         elif comment:
             continue
         elif quote:
-            if escaped:
-                escaped = False
-            elif char == "\\" and quote == '"':
-                escaped = True
+            if char == "\\" and quote == '"':
+                skip = at + 1
             elif char == quote:
                 quote = ""
         elif char in '"`':
@@ -161,13 +281,16 @@ def nesting_error(path: str, source: str) -> PolicyError | None:
             depth += 1
             if depth > MAX_NESTING:
                 return PolicyError(
-                    f"{path}:{line}:{col}: brackets nested more than {MAX_NESTING} deep, which the embedded "
-                    "engine's parser cannot read in reasonable time; move a literal this deep to a data file "
-                    "(policies/data/*.yaml, or --data)"
+                    f"{path}:{line}:{at - line_start + 1}: brackets nested more than {MAX_NESTING} deep, which the "
+                    "embedded engine's parser cannot read in reasonable time; move a literal this deep to a data "
+                    "file (policies/data/*.yaml, or --data)"
                 )
         elif char in "]}":
             depth = max(0, depth - 1)
     return None
+
+
+_NESTING_TOKENS = re.compile(r'[\[\]{}"`#\n\\]')
 
 
 def add_module(engine: Any, path: str, source: str) -> None:
@@ -216,60 +339,17 @@ def ref_path(node: Node, *, static_only: bool = False) -> list[str] | None:
     return None
 
 
-def var_nodes(node: Any) -> Iterator[Node]:
-    """Every `Var` expression under node (declarations included; field names and spans are not Var nodes)."""
-    if isinstance(node, dict):
-        if "Var" in node and isinstance(node["Var"], dict) and "value" in node["Var"]:
-            yield node["Var"]
-            return
-        for value in node.values():
-            yield from var_nodes(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from var_nodes(value)
-
-
-def declared_locals(rule: Rule) -> set[str]:
-    """Names a rule declares as local variables: function arguments, `some`, `:=`, `every`, `some ... in`."""
-    names: set[str] = set()
-    module = rule.module
-    if rule.kind == "func":
-        names.update(v["value"] for v in var_nodes(rule.head.get("args", [])))
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "SomeVars" in node:
-                names.update(module.text(Span.of(s)) for s in node["SomeVars"].get("vars", []))
-            if "SomeIn" in node:
-                some_in = node["SomeIn"]
-                names.update(v["value"] for v in var_nodes([some_in.get("key"), some_in.get("value")]))
-            if "Every" in node:
-                every = node["Every"]
-                names.update(module.text(Span.of(s)) for s in (every.get("key"), every.get("value")) if s)
-            if "AssignExpr" in node and node["AssignExpr"].get("op") == "ColEq":
-                names.update(v["value"] for v in var_nodes(node["AssignExpr"].get("lhs")))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(rule.node)
-    return names
-
-
 __all__ = [
     "MAX_NESTING",
     "Import",
     "ParsedModule",
     "Rule",
+    "Scope",
     "Span",
     "add_module",
-    "declared_locals",
     "nesting_error",
     "new_engine",
     "parse",
     "ref_path",
     "span_of",
-    "var_nodes",
 ]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from guardrail.adapters.rego_ast import Node, ParsedModule, Rule, Span, new_engine, ref_path, span_of
@@ -67,16 +66,6 @@ def builtin_arities(names: Iterable[str]) -> dict[str, int | None]:
     return {n: _ARITIES[n] for n in names}
 
 
-@dataclass
-class _Scope:
-    """Names one rule binds anywhere (a lenient union: OPA's order checks are the engine's), and what it reads."""
-
-    bound: set[str] = field(default_factory=set)
-    reads: list[Node] = field(default_factory=list)
-    calls: list[tuple[list[str], list[Node], Span]] = field(default_factory=list)
-    withs: list[tuple[Node, Node]] = field(default_factory=list)
-
-
 def check(parsed: list[ParsedModule]) -> list[PolicyError]:
     functions: dict[tuple[str, ...], set[int]] = {}
     rules: dict[tuple[str, ...], set[str]] = {}
@@ -89,7 +78,7 @@ def check(parsed: list[ParsedModule]) -> list[PolicyError]:
                 rules.setdefault(path, set())
             if rule.static_path():
                 rules.setdefault(module.package, set()).add(rule.static_path()[0])
-    scopes = [(module, rule, _scope(module, rule)) for module in parsed for rule in module.rules()]
+    scopes = [(module, rule, rule.scope) for module in parsed for rule in module.rules()]
     names = {".".join(path) for _, _, scope in scopes for path, _, _ in scope.calls}
     names |= {".".join(p) for _, _, scope in scopes for mod in scope.withs for node in mod if (p := ref_path(node))}
     arities = builtin_arities(sorted(names))
@@ -97,15 +86,16 @@ def check(parsed: list[ParsedModule]) -> list[PolicyError]:
     for module, _rule, scope in scopes:
         known = rules.get(module.package, set()) | {i.alias for i in module.imports} | _ALWAYS_BOUND
         checker = _Checker(module, functions, set(rules), arities, errors)
+        bound = set(scope.bound)
         for called, params, span in scope.calls:
             output = checker.call(called, params, span)
             if output is not None:
-                scope.bound.update(_names(output))
+                bound.update(v["value"] for v in _vars(output))
         for target, value in scope.withs:
-            checker.with_(target, value, scope.bound | known)
+            checker.with_(target, value, bound | known)
         for var in scope.reads:
             name = var["value"]
-            if name not in scope.bound and name not in known:
+            if name not in bound and name not in known:
                 errors.append(_error(module, Span.of(var.get("span")), _unsafe(name, module)))
     for module in parsed:
         for rule, alias in shadowed_aliases(module):
@@ -202,88 +192,19 @@ class _Checker:
         self.errors.append(_error(self.module, span, message))
 
 
-def _scope(module: ParsedModule, rule: Rule) -> _Scope:
-    scope = _Scope()
-    head = rule.head
-    _visit(head.get("refr"), scope, module, skip_root=True)
-    for arg in head.get("args", []):
-        _visit(arg, scope, module, binding=True)
-    for key in ("key", "value"):
-        _visit(head.get(key), scope, module)
-    _visit((head.get("assign") or {}).get("value"), scope, module)
-    for body in rule.node.get("Spec", {}).get("bodies", []):
-        _visit((body.get("assign") or {}).get("value"), scope, module)
-        _visit(body.get("query"), scope, module)
-    return scope
-
-
-def _visit(node: Any, scope: _Scope, module: ParsedModule, *, binding: bool = False, skip_root: bool = False) -> None:
-    """Collect reads, bindings, calls and `with`s; `binding` marks a pattern position (`[a, b] = xs`)."""
-    if isinstance(node, list):
-        for item in node:
-            _visit(item, scope, module, binding=binding)
-        return
-    if not isinstance(node, dict) or not node:
-        return
-    if "stmts" in node:
-        for stmt in node["stmts"]:
-            _visit(stmt.get("literal"), scope, module)
-            for mod in stmt.get("with_mods") or []:
-                scope.withs.append((mod.get("refr", {}), mod.get("as", {})))
-                _visit(mod.get("as"), scope, module)
-        return
-    kind, inner = next(iter(node.items()))
-    if not isinstance(inner, dict):
-        return
-    if kind == "Var":
-        if skip_root:
-            return
-        if binding:
-            scope.bound.add(inner["value"])
-        else:
-            scope.reads.append(inner)
-    elif kind in ("RefDot", "RefBrack"):
-        _visit(inner.get("refr"), scope, module, skip_root=skip_root)
-        if kind == "RefBrack":
-            _visit(inner.get("index"), scope, module, binding=True)
-    elif kind == "Call":
-        path = ref_path(inner.get("fcn", {}))
-        if path:
-            scope.calls.append((path, list(inner.get("params", [])), span_of(inner.get("fcn", {}))))
-        else:
-            _visit(inner.get("fcn"), scope, module)
-        _visit(inner.get("params"), scope, module)
-    elif kind == "AssignExpr":
-        unify = inner.get("op") == "Eq"
-        _visit(inner.get("lhs"), scope, module, binding=True)
-        _visit(inner.get("rhs"), scope, module, binding=unify)
-    elif kind in ("SomeIn", "Every"):
-        for key in ("key", "value"):
-            item = inner.get(key)
-            if isinstance(item, dict) and "line" in item:  # `every` names its variables by span only
-                scope.bound.add(module.text(Span.of(item)))
-            else:
-                _visit(item, scope, module, binding=True)
-        _visit(inner.get("collection") or inner.get("domain"), scope, module)
-        _visit(inner.get("query"), scope, module)
-    elif kind == "SomeVars":
-        scope.bound.update(module.text(Span.of(s)) for s in inner.get("vars", []))
-    elif kind in ("Array", "Set", "Object"):
-        _visit(inner.get("items") or inner.get("fields"), scope, module, binding=binding)
-    else:
-        for key, value in inner.items():
-            if key not in ("span", "eidx", "op"):
-                _visit(value, scope, module)
-
-
 def _is_function(rule: Rule) -> bool:
     return rule.kind == "func" or (rule.kind == "default" and bool(rule.head.get("args")))
 
 
-def _names(node: Node) -> set[str]:
-    scope = _Scope()
-    _visit(node, scope, ParsedModule("", "", {}), binding=True)
-    return scope.bound | {v["value"] for v in scope.reads}
+def _vars(node: Any) -> list[Node]:
+    """Every variable node under node (an output argument's pattern)."""
+    if isinstance(node, dict):
+        if isinstance(node.get("Var"), dict):
+            return [node["Var"]]
+        return [v for value in node.values() for v in _vars(value)]
+    if isinstance(node, list):
+        return [v for value in node for v in _vars(value)]
+    return []
 
 
 def _unsafe(name: str, module: ParsedModule) -> str:

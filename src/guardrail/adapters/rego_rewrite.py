@@ -27,7 +27,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from guardrail.adapters.rego_ast import ParsedModule, Rule, declared_locals, span_of, var_nodes
+from guardrail.adapters.rego_ast import ParsedModule, Rule
 
 INTERNAL_PREFIX = "guardrail-internal/"
 ORDER_RULE = "__guardrail_evaluation_order"
@@ -70,12 +70,14 @@ def rewrite(parsed: list[ParsedModule]) -> Rewritten:
 def shadowed_aliases(module: ParsedModule) -> list[tuple[Rule, str]]:
     """Functions that declare a local named like one of the module's import aliases (see the module docstring)."""
     aliases = {imp.alias for imp in module.imports if imp.alias != imp.target}
+    if not aliases:
+        return []
     return [
         (rule, name)
         for rule in module.rules()
         if rule.kind == "func"
-        for name in sorted(aliases & declared_locals(rule))
-        if any(v["value"] == name for v in var_nodes(rule.node))
+        for name in sorted(aliases & rule.scope.declared)
+        if any(v["value"] == name for v in rule.scope.vars)
     ]
 
 
@@ -85,13 +87,12 @@ def _spell_out_aliases(module: ParsedModule, edits: dict[tuple[str, int], list[t
         return module.source
     found: list[tuple[int, int, int, int, str]] = []  # start, end, line, col, replacement
     for rule in module.rules():
-        local = declared_locals(rule)
-        head_root = span_of(rule.refr).start
-        for var in var_nodes(rule.node):
+        scope = rule.scope
+        for var in scope.vars:
             name = var["value"]
-            span = var.get("span", {})
-            if name not in targets or name in local or span.get("start") == head_root:
+            if name not in targets or name in scope.declared:
                 continue
+            span = var["span"]
             found.append((span["start"], span["end"], span["line"], span["col"], targets[name]))
     if not found:
         return module.source
