@@ -1,8 +1,9 @@
-"""The embedded Rego engine (regorus) behind a small interface, with a kill-able worker for time limits.
+"""The embedded Rego engine (regorus) behind a small interface.
 
-regorus has no evaluation timeout and an Engine is bound to the thread that made it, so a runaway policy could hang
-the CLI. `EngineWorker` runs the engine in a child process and kills it when a query overruns; `RegoEngine` is the
-in-process engine the worker (and the policy test runner inside it) uses.
+`RegoEngine` is regorus in this process, loaded the way every command loads policies: the static checks of
+`rego_check` first (so a rule the engine would reject only when it runs is an input error at load), then the
+sources as `rego_rewrite` makes them give OPA's answers, with the built-ins of `rego_builtins`. `EngineWorker`
+(`rego_worker`) runs one in a child process under a time and a memory limit.
 
 Data files under `policies/data/` mount under `data.<file stem>`; `--data FILE` merges at the root, as `opa -d` does.
 Compile errors surface at load: regorus compiles lazily, so loading evaluates a constant to force it.

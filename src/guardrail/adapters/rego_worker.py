@@ -63,10 +63,12 @@ def _child_start(parent_end: Connection, memory_mb: int) -> None:
     _cap_address_space(memory_mb)
 
 
-def _serve(conn: Connection, parent_end: Connection, memory_mb: int, bundle: PolicyBundle, coverage: bool) -> None:
+def _serve(
+    conn: Connection, parent_end: Connection, memory_mb: int, bundle: PolicyBundle, coverage: bool, strict: bool
+) -> None:
     _child_start(parent_end, memory_mb)
     try:
-        engine = RegoEngine(bundle, coverage=coverage)
+        engine = RegoEngine(bundle, coverage=coverage, strict=strict)
     except GuardrailError as exc:
         conn.send(("error", exc))
         return
@@ -193,8 +195,11 @@ class EngineWorker:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         coverage: bool = False,
         memory_mb: int = DEFAULT_MEMORY_MB,
+        strict: bool = True,
     ) -> None:
+        """`strict=False` skips the static checks when the caller has just run them (`policy test`)."""
         self.bundle, self.timeout_s, self.coverage, self.memory_mb = bundle, timeout_s, coverage, memory_mb
+        self.strict = strict
         self._child: _Child | None = None
         self._start()
 
@@ -207,7 +212,8 @@ class EngineWorker:
         return self._child.proc.pid if self._child is not None and self._child.proc is not None else None
 
     def _start(self) -> None:
-        self._child = _Child(_serve, (self.bundle, self.coverage), timeout_s=self.timeout_s, memory_mb=self.memory_mb)
+        args = (self.bundle, self.coverage, self.strict)
+        self._child = _Child(_serve, args, timeout_s=self.timeout_s, memory_mb=self.memory_mb)
         status, value = self._child.receive("loading policies", max(self.timeout_s, 30.0))
         if status == "error":
             self.close()

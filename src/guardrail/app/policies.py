@@ -74,7 +74,7 @@ def run_policy_tests(
     errors = _compile_errors(bundle, timeout_s=timeout_s, memory_mb=memory_mb)
     if errors:
         raise errors[0] if len(errors) == 1 else PolicyError("\n".join(str(e) for e in errors))
-    limits = {"timeout_s": timeout_s, "memory_mb": memory_mb}
+    limits = {"timeout_s": timeout_s, "memory_mb": memory_mb, "strict": False}  # checked just above
     worker = EngineWorker(bundle, coverage=coverage or fail_under is not None, **limits)  # type: ignore[arg-type]
     outcomes: list[TestOutcome] = []
     try:
