@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from guardrail.adapters.rego_ast import add_module, new_engine, parse
+from guardrail.adapters.rego_ast import ParsedModule, add_module, new_engine, parse
 from guardrail.adapters.rego_check import check
-from guardrail.adapters.rego_rewrite import is_internal, rewrite
+from guardrail.adapters.rego_rewrite import Rewritten, is_internal, rewrite
 from guardrail.errors import ConfigError, EngineError, GuardrailError, PolicyError
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -56,6 +56,7 @@ class PolicyBundle:
     modules: list[tuple[str, str]] = field(default_factory=list)  # (path as shown to users, source)
     data: dict[str, Any] = field(default_factory=dict)
     root: str = ""
+    prepared: bool = False  # modules already checked and rewritten (`prepare`): load them as they are
 
     def packages_of_tests(self) -> list[str]:
         return [path for path, _ in self.modules if path.endswith("_test.rego")]
@@ -209,15 +210,14 @@ class RegoEngine:
     def __init__(self, bundle: PolicyBundle, *, coverage: bool = False, strict: bool = True) -> None:
         """`strict`: refuse what `rego_check` finds (every caller but `compile_errors`, which lists it itself)."""
         self.bundle = bundle
-        try:
-            self._parsed = parse(bundle.modules)
-        except GuardrailError:
-            raise
-        except Exception as exc:  # regorus raises RuntimeError with a located message
-            raise rego_error(exc) from None
-        if strict and (problems := check(self._parsed)):
-            raise PolicyError("\n".join(p.message for p in problems))
-        self._fixed = rewrite(self._parsed)
+        if bundle.prepared:  # checked and rewritten once, ahead (the hook's cached snapshot): no parse here
+            self._parsed_cache: list[ParsedModule] | None = None
+            self._fixed = Rewritten(modules=list(bundle.modules))
+        else:
+            self._parsed_cache = _parse(bundle.modules)
+            if strict and (problems := check(self._parsed_cache)):
+                raise PolicyError("\n".join(p.message for p in problems))
+            self._fixed = rewrite(self._parsed_cache)
         self._engine = new_engine()
         for path, source in self._fixed.modules:
             try:
@@ -233,6 +233,12 @@ class RegoEngine:
             self._engine.eval_query_as_json("true")  # forces compilation: errors surface now, not mid-run
         except Exception as exc:
             raise self._error(exc) from None
+
+    @property
+    def _parsed(self) -> list[ParsedModule]:
+        if self._parsed_cache is None:  # a prepared bundle: its sources as loaded, minus the ordering modules
+            self._parsed_cache = _parse([m for m in self._fixed.modules if not is_internal(m[0])])
+        return self._parsed_cache
 
     def _error(self, exc: BaseException, query: str | None = None) -> GuardrailError:
         error = rego_error(exc, query=query, columns=self._fixed.original_col)
@@ -299,6 +305,24 @@ class PolicyEngine(Protocol):
     def close(self) -> None: ...
 
 
+def _parse(modules: list[tuple[str, str]]) -> list[ParsedModule]:
+    try:
+        return parse(modules)
+    except GuardrailError:
+        raise
+    except Exception as exc:  # regorus raises RuntimeError with a located message
+        raise rego_error(exc) from None
+
+
+def prepare(bundle: PolicyBundle) -> PolicyBundle:
+    """The bundle checked and rewritten once, for a caller that loads it many times from a cache (the hook):
+    `RegoEngine` then loads its modules as they are. Raises what loading it would raise."""
+    parsed = _parse(bundle.modules)
+    if problems := check(parsed):
+        raise PolicyError("\n".join(p.message for p in problems))
+    return PolicyBundle(modules=rewrite(parsed).modules, data=bundle.data, root=bundle.root, prepared=True)
+
+
 def compile_errors(bundle: PolicyBundle) -> list[PolicyError]:
     """Every compile error in a bundle, not just the first.
 
@@ -354,4 +378,5 @@ __all__ = [
     "compile_errors",
     "load_bundle",
     "load_paths",
+    "prepare",
 ]

@@ -137,7 +137,7 @@ def _ask_policy(snapshot: Snapshot, agent: str, tool: str, args: Any) -> tuple[A
     """In the child: the answer as the call stands and, when that is no, as if a person had approved the tool."""
     from guardrail.adapters.rego import PolicyBundle, RegoEngine
 
-    engine = RegoEngine(PolicyBundle(modules=snapshot.modules, data=snapshot.data))
+    engine = RegoEngine(PolicyBundle(modules=snapshot.modules, data=snapshot.data, prepared=True))
     asked = action_input(
         agent=snapshot.agents[agent], tools=snapshot.tools, data_classes=snapshot.data_classes, call=tool, args=args
     )

@@ -21,7 +21,7 @@ from guardrail.adapters.catalog import catalog_tools
 from guardrail.adapters.roster_layout import RosterLayout
 from guardrail.core.hashing import POLICY_SUFFIXES, sha256_tree
 
-SNAPSHOT_FORMAT = 1  # bump when what a snapshot holds, or how it is built, changes
+SNAPSHOT_FORMAT = 2  # bump when what a snapshot holds, or how it is built, changes
 SNAPSHOT_PREFIX = "live-"
 KEEP_SNAPSHOTS = 8
 
@@ -82,7 +82,7 @@ def load_snapshot(roster: Path, policies: Path, cache_dir: Path | None) -> Snaps
 def build_snapshot(layout: RosterLayout, policies: Path) -> Snapshot:
     """The slow path: the same loaders `roster check` and the runner use."""
     from guardrail.adapters.catalog import catalog_aliases
-    from guardrail.adapters.rego import load_bundle
+    from guardrail.adapters.rego import load_bundle, prepare
     from guardrail.adapters.roster_file import assembled, load_roster
     from guardrail.app.agent_loop import AgentContext
     from guardrail.core.hashing import policies_hash
@@ -90,7 +90,7 @@ def build_snapshot(layout: RosterLayout, policies: Path) -> Snapshot:
     # subagents' tool names are mapped with the catalog the hook decides with
     loaded = load_roster(layout.path) if layout.agents_dir is None else assembled(layout, catalog_dir=policies / "data")
     roster = loaded.roster
-    bundle = load_bundle(policies, include_tests=False, display_root=policies.parent)
+    bundle = prepare(load_bundle(policies, include_tests=False, display_root=policies.parent))  # checked once
     dump = roster.model_dump(mode="json")
     return Snapshot(
         policy_hash=f"sha256:{policies_hash(policies)}",
