@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from guardrail.adapters.rego import UNDEFINED, PolicyBundle, RegoEngine
+from guardrail.adapters.rego import UNDEFINED, PolicyBundle, RegoEngine, prepare
 from guardrail.adapters.rego_ast import new_engine, parse
 from guardrail.adapters.rego_rewrite import is_internal, rewrite, shadowed_aliases
-from guardrail.errors import EngineError
+from guardrail.errors import EngineError, PolicyError
 
 LIB = 'package lib.x\n\nname := n if {\n\tn := input.call.name\n\tis_string(n)\n} else := ""\n'
 A = 'package p\n\nimport data.lib.x\n\ndeny contains "from-a" if x.name == "A"\n'
@@ -121,3 +121,13 @@ def test_ordering_modules_only_where_a_package_spans_modules() -> None:
     engine = RegoEngine(PolicyBundle(modules=[("lib/x.rego", LIB), ("p/a.rego", A), ("p/b.rego", B)]))
     assert engine.query("data.p", INPUT_B) == {"deny": ["from-b"]}  # the ordering rule is never in the document
     assert all(not is_internal(m["source"]["file"]) for m in engine.ast())
+
+
+def test_a_prepared_bundle_loads_as_it_is_and_answers_the_same() -> None:
+    """The hook checks and rewrites its policies once, when it caches them, then loads them on every call."""
+    modules = [("t/t.rego", T), ("p/b.rego", B), ("p/a.rego", A), ("lib/x.rego", LIB)]
+    prepared = prepare(PolicyBundle(modules=modules))
+    assert prepared.prepared and any(is_internal(path) for path, _ in prepared.modules)
+    assert RegoEngine(prepared).query("data.t.r") == ["from-b"]
+    with pytest.raises(PolicyError, match="undefined function `nope`"):
+        prepare(PolicyBundle(modules=[("bad.rego", "package bad\n\nx := nope(1)\n")]))
