@@ -32,7 +32,9 @@ hits contains [array.concat(["agents", i, "params"], path), "a credential under 
 	count(path) > 0
 	key := path[count(path) - 1]
 	is_string(key)
-	regex.match(credentials.secret_name, replace(lower(key), "-", "_"))
+	name := replace(lower(key), "-", "_")
+	regex.match(credentials.secret_name, name)
+	not regex.match(credentials.not_secret_name, name)
 	not placeholder(value)
 }
 

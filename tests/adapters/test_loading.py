@@ -124,3 +124,18 @@ def test_a_roster_with_an_infinite_number_is_an_input_error_with_field_and_line(
     with pytest.raises(ConfigError, match="not a finite number") as info:
         parse_roster(ROSTER.replace("budget_usd_per_day: 5", "budget_usd_per_day: .inf"), "roster.yaml")
     assert (info.value.line, info.value.field) == (10, "agents[0].budget_usd_per_day")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1e-06", 1e-06), ("2.5E+3", 2500.0), ("-3e2", -300.0), ("1.0e-06", 1e-06), ("0.5", 0.5), ("7", 7)],
+)
+def test_numbers_read_as_yaml_1_2_does(text: str, value: float) -> None:
+    """`1e-06` is a number in YAML 1.2 and JSON (PyYAML's 1.1 rules read it as a string, so a price such as
+    `input_cost_per_token: 1e-06` would reach the spec as text)."""
+    data = parse_yaml(f"price: {text}\n", "p.yaml").data
+    assert data["price"] == value and not isinstance(data["price"], str)
+
+
+def test_exponent_without_digits_stays_text() -> None:
+    assert parse_yaml("v: 1e\nw: e5\n", "p.yaml").data == {"v": "1e", "w": "e5"}

@@ -45,6 +45,8 @@ def test_secret_names(name: str) -> None:
         "temperature",
         "tokenizer",
         "budget_tokens",
+        "input_cost_per_token",
+        "output_cost_per_token",
         "keyword",
         "monkey",
         "author",
@@ -104,7 +106,8 @@ def test_environment_references_resolve_only_when_asked() -> None:
 def test_every_pattern_reads_alike_in_python_and_rust_regex() -> None:
     """No look-around or back-references: the embedded Rego engine (Rust regex) must accept each one."""
     data = secrets.policy_data()
-    for pattern in [*data["shapes"].values(), data["prefilter"], data["secret_name"], data["env_reference"]]:
+    names = ("prefilter", "secret_name", "not_secret_name", "env_reference")
+    for pattern in [*data["shapes"].values(), *(data[name] for name in names)]:
         re.compile(pattern)
         assert not re.search(r"\(\?<?[=!]|\\[1-9]", pattern), pattern
 

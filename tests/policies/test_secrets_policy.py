@@ -48,7 +48,8 @@ FRAGMENTS = [
     "",
 ]
 NAMES = ["api_key", "x-api-key", "Authorization", "max_tokens", "description", "note", "client_secret", "api_base"]
-VALUES = ["", "EMPTY", "none", "os.environ/OPENAI_API_KEY", "${HF_TOKEN}", "literal-value-123", "512"]
+NAMES += ["input_cost_per_token"]
+VALUES = ["", "EMPTY", "none", "os.environ/OPENAI_API_KEY", "${HF_TOKEN}", "literal-value-123", "512", "1e-06"]
 
 
 def _corpus(seed: int = 7, combos: int = 200) -> dict[str, Any]:

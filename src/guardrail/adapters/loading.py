@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +26,20 @@ from guardrail.errors import ConfigError, FieldError
 
 M = TypeVar("M", bound=BaseModel)
 
-try:  # the C loader is ~10x faster on large rosters; fall back when libyaml is absent
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+try:  # the C parser is ~10x faster on large rosters; fall back when libyaml is absent
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """Safe loading, plus YAML 1.2's (and JSON's) numbers with an exponent and no dot (`1e-06`), which YAML 1.1
+    reads as strings: prices are written that way."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
 
 
 @dataclass

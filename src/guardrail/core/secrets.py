@@ -95,6 +95,8 @@ SECRET_NAME = (
     r"^(?:[a-z0-9]+_)*(?:api_?key|key|secret|secret_access_key|token|password|passwd|pwd|credentials?|"
     r"authorization|auth|cookie|access_key_id|private_key)$"
 )
+# Names that look secret to SECRET_NAME but hold figures: litellm's prices (`input_cost_per_token`).
+NOT_SECRET_NAME = r"(?:^|_)per_token$"
 # The one way to point at the environment instead of writing a key: litellm's `os.environ/NAME`.
 ENV_REFERENCE = r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$"
 # Values local OpenAI-compatible servers take when they need no key (vLLM's EMPTY, llama.cpp's sk-no-key-required,
@@ -132,7 +134,10 @@ def _normal(name: str) -> str:
 
 def is_secret_name(name: object) -> bool:
     """Whether a key's value is a credential whatever it looks like (`api_key`, `Authorization`...)."""
-    return isinstance(name, str) and _compiled(SECRET_NAME).match(_normal(name)) is not None
+    if not isinstance(name, str):
+        return False
+    normal = _normal(name)
+    return _compiled(SECRET_NAME).match(normal) is not None and _compiled(NOT_SECRET_NAME).search(normal) is None
 
 
 def env_name(value: object) -> str | None:
@@ -232,6 +237,7 @@ def policy_data() -> dict[str, Any]:
         "shapes": {shape.what: shape.pattern for shape in CREDENTIAL_SHAPES},
         "prefilter": prefilter(),
         "secret_name": SECRET_NAME,
+        "not_secret_name": NOT_SECRET_NAME,
         "env_reference": ENV_REFERENCE,
         "placeholders": sorted(PLACEHOLDERS),
     }
@@ -246,7 +252,7 @@ def render_policy_data() -> str:
         "# Mounted as data.credentials; read by GR-006 (policies/roster/secrets.rego).",
         "shapes:",
         *(f"  {json.dumps(what)}: {json.dumps(pattern)}" for what, pattern in data["shapes"].items()),
-        *(f"{key}: {json.dumps(data[key])}" for key in ("prefilter", "secret_name", "env_reference", "placeholders")),
+        *(f"{key}: {json.dumps(data[key])}" for key in data if key != "shapes"),
     ]
     return "\n".join(lines) + "\n"
 
