@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import pytest
 from tests.support.cli import run_cli
 from tests.support.policies import ROSTER, make_policy_dir, make_roster
 
@@ -52,19 +53,22 @@ def test_engine_error_exits_3(tmp_path: Path) -> None:
     assert "could not finish" in result.err
 
 
-def test_machine_formats(tmp_path: Path) -> None:
+def test_machine_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     policies = make_policy_dir(tmp_path)
     roster = make_roster(tmp_path)
     as_json = json.loads(run_cli("roster", "check", roster, "--policies", policies, "-f", "json").out)
-    assert as_json["passed"] is False and as_json["summary"] == {"blocking": 1, "warnings": 1, "waived": 0}
+    summary = {"blocking": 1, "warnings": 1, "waived": 0, "waivers_expired": 0}
+    assert as_json["passed"] is False and as_json["summary"] == summary
     junit = ET.fromstring(run_cli("roster", "check", roster, "--policies", policies, "-f", "junit").out)
     assert junit.get("failures") == "1" and junit.find(".//testcase[@name='alpha']") is not None
     sarif = json.loads(run_cli("roster", "check", roster, "--policies", policies, "-f", "sarif").out)
     result = next(r for r in sarif["runs"][0]["results"] if r["ruleId"] == "T-001")
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 11
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "step-summary.md"))
     github = run_cli("roster", "check", roster, "--policies", policies, "-f", "github", cwd=tmp_path).out
     assert "::error file=roster.yaml,line=11,title=T-001 (high) beta::beta has no owner" in github
     assert "::warning file=roster.yaml,line=11" in github
+    assert (tmp_path / "step-summary.md").read_text().startswith("### guardrail roster check: ❌ failed")
     markdown = run_cli("roster", "check", roster, "--policies", policies, "-f", "markdown").out
     assert "| ❌ | beta | T-001 | high |" in markdown
 

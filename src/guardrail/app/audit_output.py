@@ -1,5 +1,5 @@
 """What an audit leaves behind: `reports/<audit-id>/` (audit.json, audit.md, audit.html), an MLflow run, and the
-gate's output formats for CI (text, json, junit, sarif, github, markdown)."""
+gate's output formats for CI (text, json, junit, sarif, github, markdown; `renderers`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from guardrail.core.audit import AuditReport
 from guardrail.core.findings import FindingsDoc
 from guardrail.errors import ConfigError
+from guardrail.report.formats import Renderers
 
 REPORT_FILES = ("audit.json", "audit.md", "audit.html")
 Render = Callable[[AuditReport], str]
@@ -62,6 +63,11 @@ def findings_doc(report: AuditReport, folder: Path | None = None) -> FindingsDoc
     )
 
 
+def renderers(folder: Path | None = None) -> Renderers[AuditReport]:
+    """The findings formats over the audit's findings (their notes name `folder`); JSON is the whole report."""
+    return Renderers.of_findings(lambda report: findings_doc(report, folder), json=render_json)
+
+
 def write_reports(
     report: AuditReport, folder: Path, *, tracking_uri: str | None, artifact_root: Path | None
 ) -> list[Path]:
@@ -89,4 +95,4 @@ def _write(report: AuditReport, folder: Path, markdown: Render, html: Render) ->
     (folder / "audit.html").write_text(html(report), encoding="utf-8")
 
 
-__all__ = ["REPORT_FILES", "findings_doc", "render_json", "summary_lines", "write_reports"]
+__all__ = ["REPORT_FILES", "findings_doc", "render_json", "renderers", "summary_lines", "write_reports"]

@@ -1,8 +1,9 @@
 """The CI gate's result: what changed, what the policy said, on which line, and the neutral findings record every
-outputter renders (text, JSON, JUnit, SARIF, GitHub, markdown)."""
+outputter renders (text, JSON, JUnit, SARIF, GitHub, markdown; `GATE_RENDERERS`)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -11,6 +12,8 @@ from guardrail.app.gate_evidence import EvidenceView
 from guardrail.app.trusted import FileChange
 from guardrail.core.diff import Change
 from guardrail.core.findings import Finding, FindingsDoc, Location
+from guardrail.report.findings import findings_payload
+from guardrail.report.formats import Renderers
 
 
 class GateItem(BaseModel):
@@ -98,6 +101,16 @@ class GateReport(BaseModel):
         return lines
 
 
+def render_gate_json(report: GateReport) -> str:
+    """The findings document plus the whole decision (`gate`: changes, evidence checks, blocking reasons)."""
+    payload = findings_payload(report.findings_doc())
+    payload["gate"] = report.model_dump(mode="json", exclude={"findings"})
+    return json.dumps(payload, indent=2) + "\n"
+
+
+GATE_RENDERERS: Renderers[GateReport] = Renderers.of_findings(GateReport.findings_doc, json=render_gate_json)
+
+
 def place(raw: dict[str, Any], changes: list[Change], deny: list[Finding]) -> GateItem:
     """Attach the line: the change's for change rules, the finding's for roster denies, the file for a policy file."""
     index = raw.get("change_index")
@@ -122,4 +135,4 @@ def place(raw: dict[str, Any], changes: list[Change], deny: list[Finding]) -> Ga
     )
 
 
-__all__ = ["GateItem", "GateReport", "place"]
+__all__ = ["GATE_RENDERERS", "GateItem", "GateReport", "place", "render_gate_json"]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import typer
 
-from guardrail.cli.common import OUTPUT, POLICY_TIMEOUT, choice, emit, policies_dir, project_of
+from guardrail.cli.common import FORMAT, OUTPUT, POLICY_TIMEOUT, choice, emit_report, policies_dir, project_of
 from guardrail.errors import ConfigError, Failed
+from guardrail.report.formats import Format
 
 ENGINES = ("local", "ray")
 _RELATIVE = re.compile(r"^(\d+)([hd])$")
@@ -45,7 +46,7 @@ def audit(
     agent: str | None = typer.Option(
         None, "--agent", help="Roster agent for records that name none (Claude Code's main agent)."
     ),
-    fmt: str = typer.Option("text", "--format", "-f", help="text | json | junit | sarif | github | markdown"),
+    fmt: Format = FORMAT,
     output: Path | None = OUTPUT,
     out: Path | None = typer.Option(None, "--out", help="Report folder (default: reports/<audit-id>/)."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log the audit to MLflow."),
@@ -62,10 +63,8 @@ def audit(
     """Audit production traces: the action policy on every recorded call, the audit rules on each agent's window,
     a scorecard per agent and office. Exit 1 on a blocking finding, 2 on bad input (file and line named)."""
     from guardrail.app.audit import AuditOptions, run_audit
-    from guardrail.app.audit_output import findings_doc, render_json, write_reports
-    from guardrail.report.findings import FORMATS, render
+    from guardrail.app.audit_output import renderers, write_reports
 
-    choice(fmt, FORMATS, "--format")
     choice(engine, ENGINES, "--engine")
     try:
         on = date.fromisoformat(today) if today else None
@@ -93,7 +92,7 @@ def audit(
         tracking_uri=None if no_track else tracking_uri or project.mlflow_uri,
         artifact_root=project.mlflow_artifacts,
     )
-    emit(render_json(report) if fmt == "json" else render(fmt, findings_doc(report, folder)), output)
+    emit_report(renderers(folder), fmt, report, output)
     if not report.passed:
         raise Failed("")
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 
 from guardrail.errors import ConfigError
 from guardrail.project import Project
+from guardrail.report.formats import Format, Renderers
+
+T = TypeVar("T")
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 
 def project_of(near: Path | None = None) -> Project:
@@ -32,6 +38,19 @@ def emit(text: str, output: Path | None) -> None:
         raise ConfigError(f"cannot write: {exc.strerror}", path=str(output), field="--output") from None
 
 
+def emit_report(renderers: Renderers[T], fmt: Format, subject: T, output: Path | None) -> None:
+    """Render `subject` in `fmt` to a file or stdout. In a GitHub Actions job, `github` annotations also leave the
+    markdown rendering in the job summary (`$GITHUB_STEP_SUMMARY`), whichever command made them."""
+    emit(renderers.render(fmt, subject), output)
+    summary_file = os.environ.get(STEP_SUMMARY_ENV)
+    if fmt == Format.GITHUB and summary_file:
+        try:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(renderers.render(Format.MARKDOWN, subject) + "\n")
+        except OSError as exc:
+            raise ConfigError(f"cannot append the job summary: {exc.strerror}", path=summary_file) from None
+
+
 def choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     if value not in allowed:
         raise ConfigError(f"{value!r} is not one of {', '.join(allowed)}", field=option)
@@ -41,4 +60,5 @@ def choice(value: str, allowed: tuple[str, ...], option: str) -> str:
 POLICY_TIMEOUT = typer.Option(
     10.0, "--policy-timeout", min=0.1, help="Seconds one policy evaluation may take before it is killed."
 )
+FORMAT = typer.Option(Format.TEXT, "--format", "-f", help="Output format.", case_sensitive=False)
 OUTPUT = typer.Option(None, "--output", "-o", help="Write the report to this file instead of stdout.")

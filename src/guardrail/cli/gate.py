@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import typer
 
-from guardrail.cli.common import OUTPUT, POLICY_TIMEOUT, choice, emit
+from guardrail.cli.common import FORMAT, OUTPUT, POLICY_TIMEOUT, emit_report
 from guardrail.errors import ConfigError, Failed
-
-STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+from guardrail.report.formats import Format
 
 
 def gate(
@@ -24,7 +21,7 @@ def gate(
     policies: Path | None = typer.Option(
         None, "--policies", "-p", help="Policy directory (default: policies/ of the roster's project)."
     ),
-    fmt: str = typer.Option("text", "--format", "-f", help="text | json | junit | sarif | github | markdown"),
+    fmt: Format = FORMAT,
     output: Path | None = OUTPUT,
     max_age_days: float = typer.Option(30.0, "--max-age-days", min=0, help="Oldest evidence accepted, in days."),
     now: str | None = typer.Option(
@@ -41,10 +38,9 @@ def gate(
     from datetime import UTC, datetime
 
     from guardrail.app.gate import run_gate
+    from guardrail.app.gate_report import GATE_RENDERERS
     from guardrail.project import Project
-    from guardrail.report.findings import FORMATS, render
 
-    choice(fmt, FORMATS, "--format")
     moment = None
     if now is not None:
         try:
@@ -64,20 +60,7 @@ def gate(
         timeout_s=timeout,
         opa_url=opa_url,
     )
-    doc = report.findings_doc()
-    text = render(fmt, doc)
-    if fmt == "json":
-        payload = json.loads(text)
-        payload["gate"] = report.model_dump(mode="json", exclude={"findings"})
-        text = json.dumps(payload, indent=2) + "\n"
-    emit(text, output)
-    summary_file = os.environ.get(STEP_SUMMARY_ENV)
-    if fmt == "github" and summary_file:
-        try:
-            with open(summary_file, "a", encoding="utf-8") as handle:
-                handle.write(render("markdown", doc) + "\n")
-        except OSError as exc:
-            raise ConfigError(f"cannot append the job summary: {exc.strerror}", path=summary_file) from None
+    emit_report(GATE_RENDERERS, fmt, report, output)
     if not report.passed:
         raise Failed("")
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import typer
 
-from guardrail.cli.common import OUTPUT, POLICY_TIMEOUT, choice, emit, policies_dir
+from guardrail.cli.common import FORMAT, OUTPUT, POLICY_TIMEOUT, emit_report, policies_dir
 from guardrail.errors import Failed
+from guardrail.report.formats import Format
 
 roster_app = typer.Typer(help="Check the agent roster against the roster policies.", no_args_is_help=True)
 
@@ -20,7 +21,7 @@ def check(
     policies: Path | None = typer.Option(
         None, "--policies", "-p", help="Policy directory (default: policies/ of the roster's project)."
     ),
-    fmt: str = typer.Option("text", "--format", "-f", help="text | json | junit | sarif | github | markdown"),
+    fmt: Format = FORMAT,
     output: Path | None = OUTPUT,
     opa_url: str | None = typer.Option(None, "--opa-url", help="Evaluate on this OPA server instead of embedded."),
     today: str | None = typer.Option(None, "--today", help="Date for waiver expiry (YYYY-MM-DD; default today)."),
@@ -30,9 +31,8 @@ def check(
     from guardrail.app.roster_check import check_roster
     from guardrail.core.findings import FindingsDoc
     from guardrail.errors import ConfigError
-    from guardrail.report.findings import FORMATS, render
+    from guardrail.report.findings import FINDINGS
 
-    choice(fmt, FORMATS, "--format")
     try:
         on = date.fromisoformat(today) if today else None
     except ValueError:
@@ -46,7 +46,7 @@ def check(
         rules=report.rules,
         subjects=report.agents,
     )
-    emit(render(fmt, doc), output)
+    emit_report(FINDINGS, fmt, doc, output)
     if not report.passed:
         raise Failed("")
 

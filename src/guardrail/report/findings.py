@@ -1,19 +1,21 @@
-"""Render a FindingsDoc as text, JSON, JUnit, SARIF, GitHub annotations or markdown.
+"""Render a FindingsDoc as text, JSON, JUnit, SARIF, GitHub annotations or markdown (`FINDINGS`, the registry
+roster check, the gate, the audit and policy test's machine formats build on; report/formats.py).
 
-Formatters only format: whether the command passed is decided before, from the findings (Conftest's rule).
+Formatters only format: whether the command passed is decided before, from the findings (Conftest's rule). A
+waived finding shows as waived in every format (JUnit skipped, SARIF suppressed, no annotation); a finding whose
+waiver expired blocks again and says since when.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from typing import Any
 from xml.etree import ElementTree as ET
 
 from guardrail import __version__
 from guardrail.core.findings import Finding, FindingsDoc
-from guardrail.errors import ConfigError
+from guardrail.report.formats import Format, Renderers
 
-FORMATS = ("text", "json", "junit", "sarif", "github", "markdown")
 _SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
 
@@ -22,6 +24,12 @@ def _label(finding: Finding) -> str:
     if finding.waiver is not None:
         return "WAIVED"
     return "DENY" if finding.kind == "deny" else "WARN"
+
+
+def _expired(finding: Finding) -> str | None:
+    """"waiver by X expired on D", for a finding an expired waiver no longer suppresses."""
+    w = finding.waiver_expired
+    return None if w is None or finding.waiver is not None else f"waiver by {w.approver} expired on {w.expires}"
 
 
 def _counts(doc: FindingsDoc) -> str:
@@ -53,22 +61,27 @@ def render_text(doc: FindingsDoc) -> str:
             if f.waiver is not None:
                 w = f.waiver
                 lines.append(f"            waived by {w.approver} until {w.expires}: {w.reason}")
-            elif f.waiver_expired is not None:
-                w = f.waiver_expired
-                lines.append(f"            waiver by {w.approver} expired on {w.expires}: no longer suppresses this")
+            elif expired := _expired(f):
+                lines.append(f"            {expired}: no longer suppresses this")
     lines.extend(doc.notes)
     lines.append(f"{'PASSED' if doc.passed else 'FAILED'}: {_counts(doc)}")
     return "\n".join(lines) + "\n"
 
 
-def render_json(doc: FindingsDoc) -> str:
+def findings_payload(doc: FindingsDoc) -> dict[str, Any]:
+    """The JSON document: the record plus counts (a command adds its own keys to it, e.g. the gate's report)."""
     payload = doc.model_dump(mode="json")
     payload["summary"] = {
         "blocking": sum(f.blocking for f in doc.findings),
         "warnings": sum(f.kind == "warn" and f.waiver is None for f in doc.findings),
         "waived": sum(f.waiver is not None for f in doc.findings),
+        "waivers_expired": sum(_expired(f) is not None for f in doc.findings),
     }
-    return json.dumps(payload, indent=2) + "\n"
+    return payload
+
+
+def render_json(doc: FindingsDoc) -> str:
+    return json.dumps(findings_payload(doc), indent=2) + "\n"
 
 
 def render_junit(doc: FindingsDoc) -> str:
@@ -89,6 +102,8 @@ def render_junit(doc: FindingsDoc) -> str:
                 case.set("line", str(f.location.line))
         tests += 1
         body = f"{f.msg}\nseverity: {f.severity}\ncontrols: {', '.join(f.controls)}\nat: {f.location}"
+        if expired := _expired(f):
+            body += f"\n{expired}"
         if f.waiver is not None:
             ET.SubElement(case, "skipped", message=f"waived by {f.waiver.approver} until {f.waiver.expires}")
             skipped += 1
@@ -139,6 +154,8 @@ def render_sarif(doc: FindingsDoc) -> str:
             "message": {"text": f"{f.agent}: {f.msg}" if f.agent else f.msg},
             "properties": {"severity": f.severity, "controls": list(f.controls), "kind": f.kind},
         }
+        if expired := _expired(f):
+            result["properties"]["waiver_expired"] = expired  # type: ignore[index]
         for key in ("trace_id", "span_id"):  # audit findings: the trace and span an auditor opens
             if getattr(f, key, None):
                 result["properties"][key] = getattr(f, key)  # type: ignore[index]
@@ -195,7 +212,8 @@ def render_github(doc: FindingsDoc) -> str:
         title = f"{f.rule} ({f.severity})" + (f" {f.agent}" if f.agent else "")
         props.append(f"title={_gh_escape(title, prop=True)}")
         controls = f" [controls: {', '.join(f.controls)}]" if f.controls else ""
-        lines.append(f"::{level} {','.join(props)}::{_gh_escape(f.msg + controls)}")
+        expired = f" ({_expired(f)})" if _expired(f) else ""
+        lines.append(f"::{level} {','.join(props)}::{_gh_escape(f.msg + controls + expired)}")
     lines.append(f"{doc.tool} {doc.title}: {'PASSED' if doc.passed else 'FAILED'}: {_counts(doc)}")
     return "\n".join(lines) + "\n"
 
@@ -207,12 +225,13 @@ def render_markdown(doc: FindingsDoc) -> str:
         lines += ["| | Subject | Rule | Severity | Finding | Controls | Where |", "|---|---|---|---|---|---|---|"]
         for f in doc.findings:
             icon = {"DENY": "❌", "WARN": "⚠️", "WAIVED": "➖"}[_label(f)]
+            expired = f" ({_expired(f)})" if _expired(f) else ""
             cells = [
                 icon,
                 f.agent or "(roster)",
                 f.rule,
                 f.severity,
-                f.msg,
+                f.msg + expired,
                 ", ".join(f.controls),
                 str(f.location or ""),
             ]
@@ -221,18 +240,25 @@ def render_markdown(doc: FindingsDoc) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-RENDERERS: dict[str, Callable[[FindingsDoc], str]] = {
-    "text": render_text,
-    "json": render_json,
-    "junit": render_junit,
-    "sarif": render_sarif,
-    "github": render_github,
-    "markdown": render_markdown,
-}
+FINDINGS: Renderers[FindingsDoc] = Renderers(
+    {
+        Format.TEXT: render_text,
+        Format.JSON: render_json,
+        Format.JUNIT: render_junit,
+        Format.SARIF: render_sarif,
+        Format.GITHUB: render_github,
+        Format.MARKDOWN: render_markdown,
+    }
+)
 
 
-def render(fmt: str, doc: FindingsDoc) -> str:
-    try:
-        return RENDERERS[fmt](doc)
-    except KeyError:
-        raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", field="--format") from None
+__all__ = [
+    "FINDINGS",
+    "findings_payload",
+    "render_github",
+    "render_json",
+    "render_junit",
+    "render_markdown",
+    "render_sarif",
+    "render_text",
+]
