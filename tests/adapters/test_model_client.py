@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def test_errors_are_not_cached_so_the_next_run_asks_again(serve: Serve, tmp_path
     assert isinstance(second, Completion) and not second.cached
     assert isinstance(third, Completion) and third.cached
     assert server.log.count == 2
-    assert client.stats.as_dict() == {"calls_made": 2, "cache_hits": 1, "errors": 1, "retries": 0, "completions": 2}
+    assert asdict(client.stats) == {"calls_made": 2, "cache_hits": 1, "errors": 1, "retries": 0, "completions": 2}
 
 
 @pytest.mark.integration
@@ -187,4 +188,4 @@ def test_stats_count_kinds_of_outcome() -> None:
     client = ModelClient(send=send)
     results = run_all(client, [req(None, t, model="sim/x") for t in ("good", "bad", "good 2")])
     assert Counter(type(r).__name__ for r in results) == {"Completion": 2, "CallError": 1}
-    assert client.stats.as_dict() == {"calls_made": 3, "cache_hits": 0, "errors": 1, "retries": 0, "completions": 2}
+    assert asdict(client.stats) == {"calls_made": 3, "cache_hits": 0, "errors": 1, "retries": 0, "completions": 2}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from guardrail.adapters import files
 from guardrail.adapters.yaml_compose import MAX_DEPTH, Loc, compose, format_loc
@@ -171,14 +171,6 @@ def validate(model: type[M], doc: Document, *, context: dict[str, Any] | None = 
         raise schema_error(exc, doc) from None
 
 
-def validate_value(adapter: TypeAdapter[Any], value: Any, doc: Document, *, prefix: Loc = ()) -> Any:
-    """`validate` for a TypeAdapter (a list of approvals, of waivers) over a value taken from `doc` at `prefix`."""
-    try:
-        return adapter.validate_python(value)
-    except ValidationError as exc:
-        raise schema_error(exc, doc, prefix=prefix) from None
-
-
 def schema_error(
     exc: ValidationError, doc: Document | None = None, *, path: str | None = None, prefix: Loc = ()
 ) -> ConfigError:
@@ -233,5 +225,4 @@ __all__ = [
     "schema_error",
     "validate",
     "validate_schema",
-    "validate_value",
 ]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from guardrail.adapters import llm
 from guardrail.adapters.cache import ResponseCache
@@ -43,9 +43,6 @@ class ClientStats:
     errors: int = 0  # results that were CallErrors after the retry policy gave up
     retries: int = 0
     completions: int = 0  # results that were Completions, cached or not
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class ModelClient:

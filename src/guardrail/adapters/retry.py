@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from guardrail.core.llm import RETRYABLE, CallError, CallResult
+from guardrail.core.llm import CallError, CallResult
 
 Sleep = Callable[[float], Awaitable[None]]
 Attempt = Callable[[], Awaitable[tuple[CallResult, float | None]]]  # -> (result, Retry-After seconds or None)
@@ -49,7 +49,7 @@ class RetryPolicy:
         while True:
             tries += 1
             result, retry_after = await attempt()
-            if not isinstance(result, CallError) or result.kind not in RETRYABLE or tries >= self.max_attempts:
+            if not isinstance(result, CallError) or not result.retryable or tries >= self.max_attempts:
                 return result.model_copy(update={"attempts": tries})
             await self.sleep(self.backoff(tries, retry_after))
 
