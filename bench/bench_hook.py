@@ -92,9 +92,9 @@ def main() -> None:
         floors = {  # each a cold process: the hook's critical path is start + parent + max(redaction, child)
             "interpreter start (`python -c pass`)": "pass",
             "+ the hook's own imports (parent)": "import guardrail.cli.hook",
-            "+ redaction (core/redact.py, imports pydantic)": "import guardrail.cli.hook, guardrail.core.redact",
+            "+ redaction (core/redact.py)": "import guardrail.cli.hook, guardrail.core.redact",
             "+ the policy engine (child: adapters/rego.py)": "import guardrail.cli.hook, guardrail.adapters.rego",
-            "  pydantic alone": "from pydantic import BaseModel",
+            "  pydantic alone (kept off the hook's path)": "from pydantic import BaseModel",
         }
         floor_ms = {}
         for name, source in floors.items():
