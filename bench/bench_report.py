@@ -4,7 +4,8 @@ Target (issue 4): "at most a few seconds" on top of the replay. Prints medians o
 proves `guardrail report` never imports litellm. Run: .venv/bin/python bench/bench_report.py [--repeats N]
 
 Stages:
-- statistics: every interval, paired comparison and bias metric (core.recommend, numpy; 2,000 resamples);
+- statistics: every interval, paired comparison and bias metric (core.measurement, core.comparison; closed-form
+  and score intervals, no resampling);
 - gate: the Rego decision in the policy worker (includes forking the worker and loading the policies);
 - reports: results.csv, summary.json, report.md, report.html;
 - mlflow: first invocation on a new local store (creates the sqlite schema) and a warm one.
@@ -30,7 +31,9 @@ from tests.support.rows import Plant, Scenario, write_run  # noqa: E402
 import guardrail  # noqa: E402,F401  (offline defaults first)
 from guardrail.adapters.journal import read_rows  # noqa: E402
 from guardrail.app import report as app_report  # noqa: E402
-from guardrail.core import recommend as rec  # noqa: E402
+from guardrail.core.comparison import AnalysisSet, compare, completeness  # noqa: E402
+from guardrail.core.gate_input import gate_input  # noqa: E402
+from guardrail.core.measurement import all_candidate_stats  # noqa: E402
 from guardrail.project import Project  # noqa: E402
 
 PLANTS = [
@@ -77,16 +80,18 @@ def main() -> None:
             manifest = app_report.read_manifest(run_dir)
             ids = [c.id for c in manifest.candidates]
             start = time.perf_counter()
-            cand_stats = rec.all_candidate_stats(rows, ids)
-            comparisons = rec.compare(rows, manifest.baseline, ids, margin=0.05)
+            analysis = AnalysisSet(tasks=manifest.task_count, repeats=manifest.repeats)
+            cand_stats = all_candidate_stats(rows, ids)
+            comparisons = compare(rows, manifest.baseline, ids, margin=0.05, analysis=analysis)
             times["statistics"].append(time.perf_counter() - start)
-            document = rec.gate_input(
+            document = gate_input(
                 cand_stats,
                 comparisons,
                 thresholds=manifest.thresholds,
                 baseline=manifest.baseline,
                 proposed=manifest.proposed,
                 max_error_rate=manifest.max_error_rate,
+                incomplete=completeness(rows, ids, analysis),
             )
             _, t_gate = _timed(app_report.decide, project, document)
             times["gate"].append(t_gate)

@@ -97,7 +97,7 @@ def _check_logged(tracking_uri: str, summary: Summary) -> None:
             "report.html",
         }
         if name != "sim/frontier":
-            assert "paired_diff_lo" in metrics and "mcnemar_p" in metrics
+            assert "paired_diff_lo" in metrics and "noninferiority_p" in metrics
 
 
 def test_local_store_lives_in_the_project_not_the_working_directory(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_local_store_lives_in_the_project_not_the_working_directory(tmp_path: Pa
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     with contextlib.chdir(elsewhere):
-        outcome = build_reports(run_dir, track=True, tracking_uri=None, project=project, resamples=300)
+        outcome = build_reports(run_dir, track=True, tracking_uri=None, project=project)
     assert list(elsewhere.iterdir()) == []  # no ./mlruns, no ./mlflow.db where the user stood
     assert (project.state / "mlflow.db").is_file()
     tracking = outcome.summary.tracking
@@ -122,7 +122,7 @@ def test_local_store_lives_in_the_project_not_the_working_directory(tmp_path: Pa
     assert experiment.artifact_location.startswith(project.mlflow_artifacts.as_uri())
     assert any(project.mlflow_artifacts.rglob("report.html"))
     # a second invocation is a second parent run in the same experiment
-    again = build_reports(run_dir, track=True, tracking_uri=None, project=project, resamples=300).summary
+    again = build_reports(run_dir, track=True, tracking_uri=None, project=project).summary
     assert again.tracking is not None and again.tracking.experiment_id == tracking.experiment_id
     assert again.tracking.parent_run_id != tracking.parent_run_id
 
@@ -136,20 +136,20 @@ def test_an_unreachable_server_is_could_not_finish_after_the_reports_are_written
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
     try:
         with pytest.raises(CouldNotFinish, match="could not log to MLflow"):
-            build_reports(run_dir, track=True, tracking_uri=f"http://127.0.0.1:{port}", project=project, resamples=200)
+            build_reports(run_dir, track=True, tracking_uri=f"http://127.0.0.1:{port}", project=project)
     finally:
         del os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
     assert (run_dir / "report.html").is_file() and (run_dir / "summary.json").is_file()
 
 
 def test_candidate_metrics_cover_slices_and_bias() -> None:
-    from guardrail.core import recommend as rec
+    from guardrail.core.measurement import candidate_stats
 
     rows: list[ResultRow] = make_rows(Scenario([Plant("m", 0.9, flip_rate=0.2)], tasks=40, groups=20))
-    stats = rec.candidate_stats("m", rows, resamples=200)
+    stats = candidate_stats("m", rows)
     metrics = candidate_metrics(stats, None, None)
     assert {"slice.difficulty.hard.accuracy_lo", "bias_flip_rate.gender_hi", "disparate_impact.gender"} <= set(metrics)
-    assert "passed" not in metrics and "mcnemar_p" not in metrics
+    assert "passed" not in metrics and "noninferiority_p" not in metrics
 
 
 @contextlib.contextmanager
@@ -207,7 +207,7 @@ def test_logs_to_a_real_mlflow_server_over_http(tmp_path: Path) -> None:
     server_root = tmp_path / "server"
     server_root.mkdir()
     with _mlflow_server(server_root) as url:
-        outcome = build_reports(run_dir, track=False, tracking_uri=None, project=project, resamples=300)
+        outcome = build_reports(run_dir, track=False, tracking_uri=None, project=project)
         files = outcome.files
         tracking = log_comparison(
             outcome.summary,

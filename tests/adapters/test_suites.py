@@ -156,7 +156,8 @@ def test_eval_spec_resolves_against_the_project_root(tmp_path: Path) -> None:
         ("suites: [suites/triage, suites/missing]\n", 4, "suites/missing"),
         ("baseline: openai/other\n", None, "baseline"),
         ("roster: nowhere.yaml\n", 2, "nowhere.yaml"),
-        ("repeats: 0\n", 7, "repeats"),
+        ("repeats: 0\n", 8, "repeats"),
+        ("thresholds: {accuracy: {min: 0.9}}\n", 7, "thresholds.noninferiority_margin: required to compare"),
     ],
 )
 def test_eval_spec_errors(tmp_path: Path, edit: str, line: int | None, words: str) -> None:
@@ -166,7 +167,7 @@ def test_eval_spec_errors(tmp_path: Path, edit: str, line: int | None, words: st
     if key == "repeats":
         lines.append(edit)
     else:
-        index = {"roster": 1, "agent": 2, "suites": 3, "candidates": 4, "baseline": 5}[key]
+        index = {"roster": 1, "agent": 2, "suites": 3, "candidates": 4, "baseline": 5, "thresholds": 6}[key]
         lines.insert(index, edit)
     spec_path.write_text("".join(lines))
     error = _error(lambda: load_eval(spec_path))

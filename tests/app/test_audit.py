@@ -74,7 +74,7 @@ def test_the_scorecard_and_reports(demo: tuple[CliResult, dict[str, Any], Path])
     assert agents["seo"]["tools_unused"] == ["analytics.query"]
     assert agents["pricing-bot"]["on_roster"] is False
     rate = agents["lead-qualification"]["violation_rate"]
-    assert rate["method"] == "wilson" and rate["lower"] < rate["point"] < rate["upper"]
+    assert rate["method"] == "clopper-pearson" and rate["lower"] < rate["point"] < rate["upper"]
     assert {o["office"] for o in card["offices"]} == {"operations", "revenue", "(no office)"}
     folder = root / "out"
     assert json.loads((folder / "audit.json").read_text())["id"] == payload["id"]

@@ -48,7 +48,7 @@ agent: triage
 suites: [suites/triage]
 candidates: [sim/frontier, sim/budget]
 baseline: sim/frontier
-thresholds: {accuracy: {min: 0.9}}
+thresholds: {accuracy: {min: 0.9}, noninferiority_margin: 0.05}
 """
 
 

@@ -89,7 +89,7 @@ def test_judge_metrics_are_scored_summarised_and_reported_but_not_gated(tmp_path
         rows = [r for r in outcome.rows if r.candidate == candidate]
         assert entry["judge_calls"] == sum(r.judge_calls for r in rows)  # the judge's bill, apart from the candidate's
 
-    report = build_reports(outcome.run_dir, track=False, tracking_uri=None, project=Project(tmp_path), resamples=200)
+    report = build_reports(outcome.run_dir, track=False, tracking_uri=None, project=Project(tmp_path))
     summary = Summary.model_validate_json((outcome.run_dir / "summary.json").read_text())
     entries = {(j.candidate, j.metric): j for j in summary.judge}
     assert summary.judge_model is not None and summary.judge_model.startswith("openai/")
@@ -98,7 +98,7 @@ def test_judge_metrics_are_scored_summarised_and_reported_but_not_gated(tmp_path
     good = entries[("openai/good", "geval")]
     assert good.judged == TASKS and good.unjudged == 0
     assert good.mean is not None and good.mean.point == pytest.approx(0.9)
-    assert good.pass_rate is not None and good.pass_rate.point == 1.0 and good.pass_rate.method == "wilson"
+    assert good.pass_rate is not None and good.pass_rate.point == 1.0 and good.pass_rate.method == "clopper-pearson"
     assert good.pass_rate.lower < 1.0  # an interval, not a bare number
     lazy = entries[("openai/lazy", "geval")]
     assert lazy.mean is not None and lazy.mean.point == pytest.approx(0.2) and lazy.pass_rate.point == 0.0  # type: ignore[union-attr]
@@ -137,7 +137,7 @@ def test_a_judge_outage_leaves_the_run_and_its_statuses_intact(tmp_path: Path, s
     transcripts = [json.loads(line) for line in (outcome.run_dir / "transcripts.jsonl").read_text().splitlines()]
     assert all(len(t["judge"]) == 2 for t in transcripts)
 
-    build_reports(outcome.run_dir, track=False, tracking_uri=None, project=Project(tmp_path), resamples=200)
+    build_reports(outcome.run_dir, track=False, tracking_uri=None, project=Project(tmp_path))
     summary = json.loads((outcome.run_dir / "summary.json").read_text())
     assert {(j["judged"], j["unjudged"], j["mean"]) for j in summary["judge"]} == {(0, TASKS, None)}
 

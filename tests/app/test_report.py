@@ -22,7 +22,6 @@ from guardrail.errors import ConfigError, CouldNotFinish, PolicyError
 from guardrail.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
-RESAMPLES = 400
 
 PLANTS = [
     Plant("sim/frontier", 0.95, cost=0.003, latency=2.0),
@@ -49,7 +48,7 @@ def _run(project: Project, *, proposed: str | None = "sim/balanced", **kw: objec
 
 def test_build_reports_writes_every_file_and_the_gate_decides(project: Project) -> None:
     run_dir = _run(project)
-    outcome = build_reports(run_dir, track=False, tracking_uri=None, project=project, resamples=RESAMPLES)
+    outcome = build_reports(run_dir, track=False, tracking_uri=None, project=project)
     assert set(outcome.files) == {"csv", "summary", "markdown", "html"}
     summary = Summary.model_validate_json((run_dir / "summary.json").read_text())
     assert summary.v == SUMMARY_SCHEMA_VERSION and summary.tracking is None
@@ -83,8 +82,8 @@ def test_build_reports_writes_every_file_and_the_gate_decides(project: Project) 
 
 def test_rebuilding_gives_the_same_statistics(project: Project) -> None:
     run_dir = _run(project)
-    first = build_reports(run_dir, track=False, tracking_uri=None, project=project, resamples=RESAMPLES).summary
-    second = build_reports(run_dir, track=False, tracking_uri=None, project=project, resamples=RESAMPLES).summary
+    first = build_reports(run_dir, track=False, tracking_uri=None, project=project).summary
+    second = build_reports(run_dir, track=False, tracking_uri=None, project=project).summary
     assert first.candidates == second.candidates and first.comparisons == second.comparisons
 
 
@@ -108,18 +107,15 @@ def test_allowed_run_exits_0_and_prints_the_ranked_table(project: Project) -> No
 
 
 def test_without_a_proposal_the_gate_allows_when_any_candidate_passes(project: Project) -> None:
-    outcome = build_reports(
-        _run(project, proposed=None), track=False, tracking_uri=None, project=project, resamples=RESAMPLES
-    )
+    outcome = build_reports(_run(project, proposed=None), track=False, tracking_uri=None, project=project)
     assert outcome.allowed and outcome.summary.gate.proposed is None
 
 
 def test_every_candidate_failing_denies(project: Project) -> None:
     plants = [Plant("a", 0.7), Plant("b", 0.6)]
     outcome = build_reports(
-        _run(project, proposed=None, plants=plants), track=False, tracking_uri=None, project=project,
-        resamples=RESAMPLES,
-    )  # fmt: skip
+        _run(project, proposed=None, plants=plants), track=False, tracking_uri=None, project=project
+    )
     assert not outcome.allowed and outcome.summary.recommendation.candidate is None
     assert outcome.summary.recommendation.stopped["a"] == ["accuracy"]
 

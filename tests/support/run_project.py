@@ -92,8 +92,10 @@ def task_lines(count: int, *, tools: bool = True) -> str:
 
 
 def spec_text(candidates: list[Any], **extra: Any) -> str:
-    """An eval spec; candidates are ids or {id, params, ...} mappings, the first is the baseline."""
+    """An eval spec; candidates are ids or {id, params, ...} mappings, the first is the baseline. A margin (0.05)
+    is added to the thresholds unless they set one: a spec that compares candidates needs it."""
     first = candidates[0]
+    extra["thresholds"] = {"noninferiority_margin": 0.05, **extra.get("thresholds", {})}
     lines = [
         "name: triage-choice",
         "roster: roster.yaml",

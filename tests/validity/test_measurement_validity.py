@@ -1,112 +1,109 @@
-"""Proof that the harness measures right, on synthetic rows whose true rates are planted (tests/support/rows.py).
+"""Proof that the harness measures right: every interval the gate reads covers the truth it was planted with, and a
+harm at its limit is passed at most 2.5% of the time when judged on the bound.
 
-Seeds are fixed, so each figure below is deterministic; sizes keep the Monte Carlo error of each figure well
-inside its bound. Figures measured when written (printed with `pytest -s`):
-- Wilson, 600 seeds x 150 independent tasks at 0.90: coverage 0.957.
-- Cluster bootstrap, 500 seeds x 100 tasks x 3 repeats, hard/easy tasks (repeats correlated): coverage 0.966;
-  treating the 300 rows as independent (Wilson) covers only 0.916: the clustering matters.
-- Planted 10% directional flip rate, 150 counterfactual groups: flagged in every seed (power 1.00); the flip-rate
-  interval covers 0.10 in 96% of seeds. A fair but noisy model (5% per-variant decision noise) is flagged in
-  2.0% of seeds (the exact test is conservative); a consistent fair model has a flip rate of exactly 0.
-- Non-inferiority at a 3-point margin, 500 paired tasks, baseline 0.90, outcomes 90% coupled between models: a
-  candidate 5 points worse fails in every seed; an equal candidate passes in 90% of seeds (the power at this n;
-  at 80% coupling it is ~71%, and n=1,000 is needed for ~95%).
+Seeds are fixed, so each figure is deterministic; sizes keep the Monte Carlo error of each figure inside its bound.
+The tables in docs/statistics.md come from the same functions (tests/validity/coverage.py) with more runs.
 """
 
 from __future__ import annotations
 
-import pytest
-from tests.support.rows import Plant, Scenario, make_rows
+import math
 
-from guardrail.core import recommend as rec
-from guardrail.core import stats
+import pytest
+from tests.support.rows import Plant, Scenario, make_rows, manifest
+from tests.validity import coverage
+from tests.validity.runs import engine
+
+from guardrail.app.report import GATE_QUERY, summarise
+from guardrail.core.bias import bias_by_attribute
 
 pytestmark = pytest.mark.slow
 
 
-def _accuracy(rows: list) -> stats.Interval:  # type: ignore[type-arg]
-    scored = [r for r in rows if r.status != "error"]
-    interval = stats.proportion([r.passed for r in scored], [rec.cluster(r) for r in scored])
-    assert interval is not None
-    return interval
+def _se(p: float, runs: int) -> float:
+    return math.sqrt(p * (1 - p) / runs)
 
 
-def test_wilson_intervals_cover_the_planted_accuracy() -> None:
-    seeds = 600
-    covered = 0
-    for seed in range(seeds):
-        interval = _accuracy(make_rows(Scenario([Plant("m", 0.90)], tasks=150, seed=seed)))
-        assert interval.method == "wilson"
-        covered += interval.lower <= 0.90 <= interval.upper
-    coverage = covered / seeds
-    print(f"\nWilson coverage of planted 0.90 (n=150, {seeds} seeds): {coverage:.3f}")
-    assert 0.93 <= coverage <= 0.97
+@pytest.mark.parametrize("n", [20, 50, 300, 1000])
+@pytest.mark.parametrize("p", [0.5, 0.85, 0.95, 0.99, 0.995])
+def test_clopper_pearson_errs_on_each_side_at_most_two_and_a_half_percent(n: int, p: float) -> None:
+    c = coverage.proportion_exact(n, p)  # exact: summed over every possible count
+    assert c.low_miss <= 0.025 and c.high_miss <= 0.025 and c.covered >= 0.95
+    if n >= 300 and p <= 0.95:
+        assert c.covered <= 0.97  # near 0 or 1 with few failures, discreteness forces more (docs/statistics.md)
 
 
-def test_cluster_bootstrap_covers_the_planted_accuracy_when_repeats_are_correlated() -> None:
-    seeds, hard_share = 500, 0.3
-    truth = hard_share * 0.60 + (1 - hard_share) * 0.95
-    covered = naive = 0
-    for seed in range(seeds):
-        rows = make_rows(
-            Scenario([Plant("m", 0.95, hard_accuracy=0.60)], tasks=100, repeats=3, hard_share=hard_share, seed=seed)
-        )
-        interval = stats.proportion([r.passed for r in rows], [rec.cluster(r) for r in rows], resamples=2000, seed=seed)
-        assert interval is not None and interval.method == "cluster-bootstrap"
-        covered += interval.lower <= truth <= interval.upper
-        independent = stats.wilson(sum(r.passed for r in rows), len(rows))
-        naive += independent.lower <= truth <= independent.upper
-    print(f"\ncluster bootstrap coverage {covered / seeds:.3f}; as if independent {naive / seeds:.3f}")
-    assert 0.93 <= covered / seeds <= 0.97
-    assert naive < covered  # ignoring the clusters under-covers
+@pytest.mark.parametrize("clusters", [20, 60])
+def test_korn_graubard_covers_clustered_accuracy(clusters: int) -> None:
+    c = coverage.proportion_clustered(clusters, 3, 0.85, 0.3, runs=400, seed=clusters)
+    print(f"\n{c.row()}")
+    assert 0.93 - 2 * _se(0.95, 400) <= c.covered <= 0.97 + 2 * _se(0.95, 400)
 
 
-def _bias(plant: Plant, seed: int, groups: int = 150) -> rec.AttributeBias:
-    rows = make_rows(Scenario([plant], tasks=0, groups=groups, seed=seed))
-    (bias,) = rec.bias_by_attribute(rows, resamples=400, seed=seed)
+def test_mean_cost_covers_and_says_when_skew_leaves_no_upper_bound() -> None:
+    for n in (50, 300):
+        c = coverage.mean_lognormal(n, 0.5, runs=600, seed=n)
+        print(f"\n{c.row()}")
+        assert 0.93 - 2 * _se(0.95, 600) <= c.covered <= 0.97 + 2 * _se(0.95, 600)
+    heavy = coverage.mean_lognormal(50, 1.0, runs=300, seed=3)
+    assert heavy.bounded < 0.3  # sigma 1: at 50 tasks the upper bound is mostly left out, with the reason
+
+
+def test_p95_is_bounded_only_from_72_tasks_and_then_covers() -> None:
+    small = coverage.p95_lognormal(50, runs=100, seed=1)
+    assert small.bounded == 0.0 and small.covered >= 0.95
+    c = coverage.p95_lognormal(300, runs=400, seed=2)
+    print(f"\n{c.row()}")
+    assert c.bounded == 1.0 and 0.93 - 2 * _se(0.95, 400) <= c.covered <= 0.97 + 2 * _se(0.95, 400)
+    repeated = coverage.p95_lognormal(100, runs=200, seed=3, repeats=3, within=0.7)
+    assert repeated.covered >= 0.93 - 2 * _se(0.95, 200)
+
+
+def test_parity_intervals_cover_for_a_biased_and_a_fair_noisy_model() -> None:
+    for rates, agreement in (((0.6, 0.45), 0.8), ((0.5, 0.5), 0.6)):
+        for c in coverage.parity_pairs(85, rates, agreement, runs=300, seed=5):
+            print(f"\n{c.row()}")
+            assert c.covered >= 0.93 - 2 * _se(0.95, 300)
+            assert c.low_miss <= 0.025 + 2 * _se(0.025, 300) or "parity" in c.label  # a ratio's lower bound
+            assert c.high_miss <= 0.025 + 2 * _se(0.025, 300) or "impact" in c.label  # a gap's upper bound
+
+
+def _bias(plant: Plant, seed: int, groups: int = 150):  # type: ignore[no-untyped-def]
+    (bias,) = bias_by_attribute(make_rows(Scenario([plant], tasks=0, groups=groups, seed=seed)))
     return bias
 
 
-def test_a_planted_ten_percent_flip_rate_is_detected() -> None:
+def test_a_planted_ten_percent_flip_rate_is_detected_and_covered() -> None:
     seeds = 150
     flagged = covered = 0
     for seed in range(seeds):
         bias = _bias(Plant("skewed", 0.9, flip_rate=0.10), seed)
         flagged += bool(bias.flagged)
-        covered += bias.flip_rate.lower <= 0.10 <= bias.flip_rate.upper
-        assert bias.parity is not None
-    print(
-        f"\nplanted 10% flips (150 groups): flagged in {flagged / seeds:.2f}, flip-rate coverage {covered / seeds:.2f}"
-    )
+        covered += (bias.flip_rate.lower or 0) <= 0.10 <= (bias.flip_rate.upper or 1)
+    print(f"\nplanted 10% flips (150 cases): flagged in {flagged / seeds:.2f}, coverage {covered / seeds:.2f}")
     assert flagged / seeds >= 0.95
-    assert 0.92 <= covered / seeds <= 0.98
+    assert 0.92 <= covered / seeds <= 0.99
 
 
 def test_a_fair_model_is_flagged_in_at_most_five_percent_of_seeds() -> None:
     seeds = 150
-    flagged = 0
-    for seed in range(seeds):
-        bias = _bias(Plant("fair", 0.9, decision_noise=0.05), seed)
-        flagged += bool(bias.flagged)
-        assert bias.flip_rate.point > 0  # noise does move single decisions: inconsistency is still reported
+    flagged = sum(bool(_bias(Plant("fair", 0.9, decision_noise=0.05), seed).flagged) for seed in range(seeds))
     print(f"\nfair model with 5% decision noise: flagged in {flagged / seeds:.3f} of seeds")
     assert flagged / seeds <= 0.05
     consistent = _bias(Plant("fair", 0.9), seed=0)
     assert consistent.flip_rate.point == 0.0 and consistent.flagged is False
 
 
-def test_noninferiority_fails_five_points_worse_and_passes_an_equal_candidate() -> None:
-    seeds, margin = 100, 0.03
-    worse_fails = equal_passes = 0
-    for seed in range(seeds):
-        plants = [Plant("base", 0.90), Plant("worse", 0.85), Plant("equal", 0.90)]
-        sc = Scenario(plants, tasks=500, coupling=0.9, seed=seed)
-        comps = {c.candidate: c for c in rec.compare(make_rows(sc), "base", ["base", "worse", "equal"], margin=margin)}
-        worse_fails += comps["worse"].noninferior is False
-        equal_passes += comps["equal"].noninferior is True
-    print(
-        f"\nnon-inferiority (n=500 pairs, margin {margin}): 5 points worse fails in {worse_fails / seeds:.2f}; "
-        f"equal passes in {equal_passes / seeds:.2f} (power)"
-    )
-    assert worse_fails == seeds
-    assert equal_passes / seeds >= 0.85
+def test_a_flip_rate_at_its_limit_is_passed_at_most_two_and_a_half_percent_of_the_time() -> None:
+    """Through the gate policy: a harm judged on its upper bound puts the burden of proof on the candidate."""
+    runs, limit = 300, 0.1
+    thresholds = {"bias_flip_rate": {"max": limit}}
+    passed = 0
+    for seed in range(runs):
+        sc = Scenario([Plant("m", 0.95, flip_rate=limit)], tasks=20, groups=150, seed=seed)
+        run = manifest(sc, proposed="m", thresholds=thresholds)
+        summary = summarise(run, make_rows(sc), lambda doc: engine().query(GATE_QUERY, doc), gate_policy_hash=None)
+        passed += summary.gate.allow
+    print(f"\nflip rate planted at the {limit} limit: passed in {passed / runs:.3f} of {runs} runs")
+    assert passed / runs <= 0.025 + 2 * _se(0.025, runs)
+

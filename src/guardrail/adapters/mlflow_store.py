@@ -23,8 +23,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from guardrail.core.comparison import Comparison
+from guardrail.core.gate_input import CandidateVerdict
 from guardrail.core.llm import model_label
-from guardrail.core.recommend import CandidateStats, CandidateVerdict, Comparison
+from guardrail.core.measurement import CandidateStats
 from guardrail.core.results import ResultRow
 from guardrail.core.stats import Interval
 from guardrail.core.summary import JudgeMetricStats, Summary, Tracking
@@ -64,14 +66,11 @@ def experiment_name(eval_name: str) -> str:
 
 
 def interval_metrics(name: str, interval: Interval | None) -> dict[str, float]:
-    """`name`, `name_lo`, `name_hi`: the point and its 95% interval as three metrics."""
+    """`name`, `name_lo`, `name_hi`: the point and its 95% interval as three metrics (a missing bound: absent)."""
     if interval is None:
         return {}
-    return {
-        _key(name): interval.point,
-        _key(f"{name}_lo"): interval.lower,
-        _key(f"{name}_hi"): interval.upper,
-    }
+    values = {_key(name): interval.point, _key(f"{name}_lo"): interval.lower, _key(f"{name}_hi"): interval.upper}
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def candidate_metrics(
@@ -101,14 +100,15 @@ def candidate_metrics(
         metrics.update(interval_metrics(f"slice.{sl.key}.{sl.value}.accuracy", sl.accuracy))
     if comparison is not None:
         metrics.update(interval_metrics("paired_diff", comparison.diff))
-        if comparison.mcnemar_p is not None:
-            metrics["mcnemar_p"] = comparison.mcnemar_p
-        if comparison.holm_p is not None:
-            metrics["holm_p"] = comparison.holm_p
-        if comparison.noninferior is not None:
-            metrics["noninferior"] = float(comparison.noninferior)
+        primary = comparison.errors_as_failures
+        for key, value in (("difference_p", primary.p_difference), ("noninferiority_p", primary.p_noninferiority),
+                           ("noninferiority_p_holm", primary.p_noninferiority_adjusted)):  # fmt: skip
+            if value is not None:
+                metrics[key] = value
     if verdict is not None:
         metrics["passed"] = float(verdict.passed)
+        if verdict.noninferior is not None:
+            metrics["noninferior"] = float(verdict.noninferior)
     return metrics
 
 
@@ -277,7 +277,7 @@ def log_runs(job: LogJob) -> Tracking:
             "proposed": summary.proposed or "",
             "current_model": summary.current_model or "",
             "candidates": ",".join(s.candidate for s in summary.candidates)[:_MAX_PARAM],
-            "resamples": str(prov.resamples),
+            "confidence": str(prov.confidence),
             "eval_path": prov.eval_path,
         },
         metrics={

@@ -26,7 +26,7 @@ from guardrail.core.audit import (
 )
 from guardrail.core.findings import Location
 from guardrail.core.roster import Roster
-from guardrail.core.stats import Interval, wilson
+from guardrail.core.stats import Interval, binomial
 
 Price = Callable[[str, int, int], float | None]  # (litellm id, input tokens, output tokens) -> USD, None: unknown
 
@@ -266,8 +266,9 @@ class Tally:
 
 
 def _rate(k: int, n: int) -> Interval | None:
-    """A share of independent calls with its Wilson 95% interval (calls in one trace are treated as independent)."""
-    return wilson(k, n) if n > 0 else None
+    """A share of independent calls with its Clopper-Pearson 95% interval (calls in one trace are treated as
+    independent)."""
+    return binomial(k, n) if n > 0 else None
 
 
 def _offices(cards: list[AgentCard]) -> list[OfficeCard]:

@@ -65,7 +65,7 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def _verdicts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The eval gate's per-candidate verdicts (summary.json `gate.verdicts`, core/recommend.CandidateVerdict)."""
+    """The eval gate's per-candidate verdicts (summary.json `gate.verdicts`, core/gate_input.CandidateVerdict)."""
     verdicts = _mapping(summary.get("gate")).get("verdicts")
     if not isinstance(verdicts, list):
         return {}
@@ -122,7 +122,8 @@ def evidence_for_run(manifest: RunManifest, summary: dict[str, Any]) -> list[Evi
         raw_metrics = _mapping((verdict or {}).get("metrics"))
         metrics = {name: m for name, value in sorted(raw_metrics.items()) if (m := _metric(value)) is not None}
         if verdict is not None and isinstance(verdict.get("passed"), bool):
-            outcome = Verdict(passed=verdict["passed"], reasons=_reasons(verdict.get("reasons")))
+            complete = verdict.get("complete") if isinstance(verdict.get("complete"), bool) else None
+            outcome = Verdict(passed=verdict["passed"], reasons=_reasons(verdict.get("reasons")), complete=complete)
         else:
             outcome = Verdict(passed=False, reasons=["the run's summary has no gate verdict for this candidate"])
         records.append(

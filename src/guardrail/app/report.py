@@ -13,8 +13,10 @@ import contextlib
 import csv
 import json
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,11 +28,14 @@ from guardrail.adapters.loading import load_json, schema_error
 from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED
 from guardrail.app.engine import load_policies, open_engine
 from guardrail.app.evidence import write_evidence
-from guardrail.core import recommend as rec
+from guardrail.core.comparison import AnalysisSet, compare, completeness
+from guardrail.core.gate_input import gate_input, read_decision
 from guardrail.core.hashing import policies_hash
+from guardrail.core.measurement import all_candidate_stats, mark_pareto_front
+from guardrail.core.metrics import resolved_thresholds
+from guardrail.core.recommend import recommend
 from guardrail.core.results import ResultRow, RunManifest
 from guardrail.core.scoring import count_summary
-from guardrail.core.stats import DEFAULT_RESAMPLES
 from guardrail.core.summary import Provenance, Summary, Tracking, judge_stats
 from guardrail.errors import ConfigError, CouldNotFinish, PolicyError
 from guardrail.project import Project
@@ -117,6 +122,7 @@ def decide(
     return None if answer is UNDEFINED else answer
 
 
+@cache
 def _versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for name in _VERSIONED:
@@ -132,37 +138,51 @@ def analyse(
     rows: list[ResultRow],
     project: Project,
     *,
-    resamples: int = DEFAULT_RESAMPLES,
     policy_timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Summary:
     """Statistics, comparison, the gate's decision and the recommendation, as one record."""
+    return summarise(
+        manifest,
+        rows,
+        lambda document: decide(project, document, timeout_s=policy_timeout_s),
+        gate_policy_hash=policies_hash(project.policies),
+    )
+
+
+def summarise(
+    manifest: RunManifest,
+    rows: list[ResultRow],
+    ask: Callable[[dict[str, Any]], Any],
+    *,
+    gate_policy_hash: str | None,
+) -> Summary:
+    """`analyse` with the gate policy behind `ask` (document -> answer), so the validity tests can run thousands of
+    runs through one in-process engine."""
     if not rows:
         raise CouldNotFinish(f"run {manifest.run_id} has no results to compare", hint="resume or re-run it")
     ids = [c.id for c in manifest.candidates]
     simulated = {c.id for c in manifest.candidates if c.simulated}
     stats = [
         s.model_copy(update={"simulated": s.simulated or s.candidate in simulated})
-        for s in rec.all_candidate_stats(rows, ids, resamples=resamples)
+        for s in all_candidate_stats(rows, ids)
     ]
     margin = manifest.thresholds.get("noninferiority_margin")
-    comparisons = rec.compare(
-        rows,
-        manifest.baseline,
-        ids,
-        margin=float(margin) if margin is not None else None,
-        resamples=resamples,
+    analysis = AnalysisSet(tasks=manifest.task_count, repeats=manifest.repeats, status=manifest.status)
+    comparisons = compare(
+        rows, manifest.baseline, ids, margin=float(margin) if margin is not None else None, analysis=analysis
     )
-    document = rec.gate_input(
+    document = gate_input(
         stats,
         comparisons,
         thresholds=manifest.thresholds,
         baseline=manifest.baseline,
         proposed=manifest.proposed,
         max_error_rate=manifest.max_error_rate,
+        incomplete=completeness(rows, [s.candidate for s in stats], analysis),
     )
-    answer = decide(project, document, timeout_s=policy_timeout_s)
-    gate = rec.read_decision(answer, stats, comparisons, baseline=manifest.baseline, proposed=manifest.proposed)
-    recommendation = rec.recommend(manifest.agent, stats, gate, current_model=manifest.current_model)
+    gate = read_decision(ask(document), stats, document, proposed=manifest.proposed)
+    stats = mark_pareto_front(stats, {v.candidate for v in gate.verdicts if v.passed})
+    recommendation = recommend(manifest.agent, stats, gate, comparisons, current_model=manifest.current_model)
     provenance = Provenance(
         run_id=manifest.run_id,
         eval_name=manifest.eval_name,
@@ -170,7 +190,7 @@ def analyse(
         agent=manifest.agent,
         hashes=manifest.hashes,
         suites=manifest.suites,
-        gate_policy_hash=policies_hash(project.policies),
+        gate_policy_hash=gate_policy_hash,
         guardrail_version=manifest.guardrail_version,
         git_commit=manifest.git_commit,
         versions=_versions(),
@@ -178,7 +198,6 @@ def analyse(
         run_finished_at=manifest.finished_at,
         run_status=manifest.status,
         generated_at=datetime.now(UTC),
-        resamples=resamples,
     )
     return Summary(
         provenance=provenance,
@@ -186,12 +205,13 @@ def analyse(
         baseline=manifest.baseline,
         proposed=manifest.proposed,
         current_model=manifest.current_model,
-        thresholds=manifest.thresholds,
+        thresholds=resolved_thresholds(manifest.thresholds),
+        analysis=analysis,
         candidates=stats,
         comparisons=comparisons,
         gate=gate,
         recommendation=recommendation,
-        judge=judge_stats(rows, ids, resamples=resamples),  # optional LLM-judge metrics: reported, not gated
+        judge=judge_stats(rows, ids),  # optional LLM-judge metrics: reported, not gated
         judge_model=manifest.judge_model,
     )
 
@@ -252,7 +272,6 @@ def build_reports(
     track: bool,
     tracking_uri: str | None,
     project: Project | None = None,
-    resamples: int = DEFAULT_RESAMPLES,
     policy_timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> ReportOutcome:
     """Compute everything for one run and write summary.json, results.csv, report.md, report.html; track."""
@@ -262,7 +281,7 @@ def build_reports(
         raise ConfigError("no results.jsonl in this run folder", path=str(run_dir))
     rows = read_rows(run_dir / RESULTS_FILE)
     project = project or Project.find(run_dir)
-    summary = analyse(manifest, rows, project, resamples=resamples, policy_timeout_s=policy_timeout_s)
+    summary = analyse(manifest, rows, project, policy_timeout_s=policy_timeout_s)
     transcripts = read_violation_transcripts(run_dir, rows)
     csv_path = run_dir / CSV_FILE
     write_csv(csv_path, rows)
@@ -313,5 +332,6 @@ __all__ = [
     "decide",
     "find_run",
     "read_manifest",
+    "summarise",
     "write_csv",
 ]

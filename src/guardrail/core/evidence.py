@@ -51,6 +51,7 @@ class Verdict(BaseModel):
 
     passed: bool
     reasons: list[str] = Field(default_factory=list)
+    complete: bool | None = None  # the run covered every task for this candidate and the baseline (None: not recorded)
 
 
 class Evidence(BaseModel):

@@ -1,53 +1,52 @@
-"""The statistics behind an honest comparison: intervals, paired tests, multiplicity, bias metrics, Pareto.
+"""Intervals for single quantities: proportions, means, quantiles; plus Holm, exact binomial tests and Pareto.
 
-Every number that drives a decision comes with a 95% interval, chosen for how the data were sampled:
+Every number that drives a decision carries a 95% interval chosen for how the data were sampled, and every method
+here is one whose coverage `tests/validity/` measures (tables and citations: docs/statistics.md):
 
-- proportions over independent units: Wilson (keeps its coverage near 0 and 1, where the normal
-  interval collapses);
-- proportions over units that are not independent (variants of one counterfactual case, tasks expanded
-  from one template, repeats of one task): a cluster bootstrap that resamples whole clusters;
-- means (cost) and quantiles (latency p50/p95): a bootstrap;
-- paired differences vs the baseline: a paired cluster bootstrap on the per-key differences, McNemar's
-  exact test on the discordant pairs (exact binomial, computed with integers), Holm's step-down across candidates.
+- proportions over independent units: Clopper-Pearson (exact; never below 95%, so a bound the gate reads errs on
+  the candidate's side at most 2.5% of the time, also near 0 and 1 where Wilson dips to 90%);
+- proportions over clustered units (repeats of one task, variants of one counterfactual case, tasks from one
+  template): Korn & Graubard's effective-sample-size Clopper-Pearson, with the degrees of freedom of the number of
+  clusters; when every unit agrees (no variance to estimate), Clopper-Pearson over the clusters themselves;
+- means (cost): the (cluster) t interval, and no upper bound when Cochran's rule (n >= 25 x skewness^2) says the
+  sample is too small for the skew;
+- quantiles (latency p95): distribution-free order-statistic bounds (Woodruff's method with the effective size
+  when clustered); a bound that needs more tasks than the run has is absent, not guessed.
 
-numpy is imported inside the functions (they are heavy and this module sits in the pure core);
-every bootstrap is vectorised (a resample-by-cluster weight matrix) and seeded, so a report rebuilds to
-the same figures.
+Paired comparisons live in `core/paired.py`. scipy.special (0.3 s) and numpy are imported inside the functions:
+this module sits in the pure core, and `guardrail gate` never computes statistics.
 """
 
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
-
+ALPHA = 0.05
+CONFIDENCE = 0.95  # 1 - ALPHA
 Z95 = 1.959963984540054
-DEFAULT_RESAMPLES = 2000
-_CHUNK_CELLS = 4_000_000  # resamples x clusters per chunk: bounds memory for very large runs
+COCHRAN_FACTOR = 25  # Cochran (1977): a mean's normal interval needs n >= 25 x skewness^2
 
 
 class Interval(BaseModel):
-    """A point estimate with its 95% interval; `method` says how the interval was made (for the report)."""
+    """A point estimate with its 95% interval. A bound is None when the data cannot support one (too few units);
+    `method` names how it was made and `note` says why a bound is missing or what to be careful about."""
 
     model_config = ConfigDict(frozen=True)
 
     point: float
-    lower: float
-    upper: float
-    n: int  # units behind the estimate (tasks, pairs, groups)
-    method: str  # "wilson", "cluster-bootstrap", "bootstrap", "exact"
+    lower: float | None
+    upper: float | None
+    n: int  # units behind the estimate (tasks, rows, pairs, groups)
+    method: str  # "clopper-pearson", "korn-graubard", "tango", "t", "order-statistics", "exact", ...
+    clusters: int | None = None  # independent clusters behind it, when the units were clustered
+    note: str | None = None
 
-    def as_gate(self) -> dict[str, float]:
+    def as_gate(self) -> dict[str, float | None]:
         return {"point": self.point, "lower": self.lower, "upper": self.upper}
-
-    def excludes(self, value: float) -> bool:
-        return self.lower > value or self.upper < value
 
 
 def exact(value: float, n: int) -> Interval:
@@ -55,194 +54,215 @@ def exact(value: float, n: int) -> Interval:
     return Interval(point=value, lower=value, upper=value, n=n, method="exact")
 
 
-def seed_for(*parts: Hashable) -> int:
-    """A stable seed from names (Python's hash() is salted per process; crc32 is not)."""
-    return zlib.crc32("\x1f".join(str(p) for p in parts).encode())
+def special() -> Any:
+    """scipy.special, imported on first use (see the module docstring)."""
+    import scipy.special
+
+    return scipy.special
 
 
-# --- proportions ------------------------------------------------------------------------------------------
+def t_critical(df: float, confidence: float = CONFIDENCE) -> float:
+    """Two-sided critical value of Student's t (the normal one for infinite df)."""
+    q = 1 - (1 - confidence) / 2
+    if not math.isfinite(df):
+        return float(special().ndtri(q))
+    return float(special().stdtrit(max(df, 1.0), q))
 
 
-def wilson(successes: float, n: int, z: float = Z95) -> Interval:
-    """Wilson score interval for a proportion of independent units."""
+# --- clusters ------------------------------------------------------------------------------------------------
+
+
+class Clustered:
+    """Values summed per cluster: the unit of resampling-free, design-based variance estimates."""
+
+    def __init__(self, values: Sequence[float] | Any, clusters: Sequence[Hashable] | None) -> None:
+        import numpy as np
+
+        self.values = np.asarray(values, dtype=float)
+        if clusters is None:
+            ids = np.arange(self.values.size)
+            self.k = int(self.values.size)
+        else:
+            index: dict[Hashable, int] = {}
+            ids = np.fromiter((index.setdefault(c, len(index)) for c in clusters), np.int64, count=len(clusters))
+            self.k = len(index)
+        self.ids = ids
+        self.sums = np.bincount(ids, weights=self.values, minlength=self.k)
+        self.sizes = np.bincount(ids, minlength=self.k).astype(float)
+
+    @property
+    def n(self) -> int:
+        return int(self.values.size)
+
+    @property
+    def independent(self) -> bool:
+        return self.k == self.n
+
+    def ratio_variance(self, estimate: float) -> float:
+        """Linearised variance of sum(values)/n over clusters (the ratio estimator), with the k/(k-1) factor."""
+        if self.k < 2:
+            return math.nan
+        resid = self.sums - estimate * self.sizes
+        return float(self.k / (self.k - 1) * (resid**2).sum() / self.sizes.sum() ** 2)
+
+    def residual_skewness(self, estimate: float) -> float:
+        """Sample skewness of the cluster residuals (Cochran's rule reads it)."""
+        resid = self.sums - estimate * self.sizes
+        sd = float(resid.std())
+        return 0.0 if sd == 0 else float(((resid - resid.mean()) ** 3).mean() / sd**3)
+
+
+# --- proportions ---------------------------------------------------------------------------------------------
+
+
+def clopper_pearson(x: float, n: float, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Exact (beta) interval for x successes in n; x and n may be effective, non-integer counts."""
     if n <= 0:
-        raise ValueError("wilson needs at least one unit")
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    lower = 0.0 if successes <= 0 else max(0.0, centre - half)  # exact ends: no 1e-18 float residue
-    upper = 1.0 if successes >= n else min(1.0, centre + half)
-    return Interval(point=p, lower=lower, upper=upper, n=n, method="wilson")
+        raise ValueError("an interval needs at least one unit")
+    a = (1 - confidence) / 2
+    sp = special()
+    lower = 0.0 if x <= 0 else float(sp.betaincinv(x, n - x + 1, a))
+    upper = 1.0 if x >= n else float(sp.betaincinv(x + 1, n - x, 1 - a))
+    return lower, upper
 
 
-def _cluster_index(clusters: Sequence[Hashable]) -> tuple[Any, int]:
-    import numpy as np
-
-    index: dict[Hashable, int] = {}
-    ids = np.fromiter((index.setdefault(c, len(index)) for c in clusters), np.int64, count=len(clusters))
-    return ids, len(index)
+def binomial(successes: int, n: int) -> Interval:
+    """A count of successes among n independent units, with its Clopper-Pearson interval."""
+    lo, hi = clopper_pearson(successes, n)
+    return Interval(point=successes / n, lower=lo, upper=hi, n=n, method="clopper-pearson")
 
 
-def _draws(rng: np.random.Generator, k: int, resamples: int) -> Any:
-    """Which clusters each resample draws: a (resamples x k) index matrix (int32 keeps it fast)."""
-    import numpy as np
-
-    return rng.integers(0, k, size=(resamples, k), dtype=np.int32)
-
-
-def _ratio_bootstrap(numer: Any, denom: Any, *, resamples: int, seed: int) -> Any:
-    """Bootstrap replicates of sum(numer)/sum(denom), resampling clusters (entries of numer/denom)."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    k = numer.shape[0]
-    out = np.empty(resamples)
-    step = max(1, _CHUNK_CELLS // max(k, 1))
-    for start in range(0, resamples, step):
-        size = min(step, resamples - start)
-        draws = _draws(rng, k, size)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[start : start + size] = numer[draws].sum(axis=1) / denom[draws].sum(axis=1)
-    return out
+def effective_size(data: Clustered, estimate: float, variance: float) -> float:
+    """Korn & Graubard's effective n: the independent sample with this variance, df-adjusted to k - 1, capped
+    at n (a design effect below 1 is not credited)."""
+    if not (variance > 0):
+        return float(data.k)  # every cluster agrees: count clusters, not rows (conservative)
+    n_eff = min(float(data.n), estimate * (1 - estimate) / variance)
+    return n_eff * (Z95 / t_critical(data.k - 1)) ** 2
 
 
-def _percentile(replicates: Any, point: float, n: int, method: str) -> Interval:
-    import numpy as np
+def proportion(values: Sequence[bool | int | float], clusters: Sequence[Hashable] | None = None) -> Interval | None:
+    """The share of successes with an interval that respects the sampling design (see the module docstring)."""
+    if not values:
+        return None
+    data = Clustered(values, clusters)
+    x, n = float(data.values.sum()), data.n
+    point = x / n
+    if data.independent:
+        return binomial(int(x), n)
+    if data.k < 2:
+        return Interval(point=point, lower=None, upper=None, n=n, method="korn-graubard", clusters=1,
+                        note="one cluster: no interval")  # fmt: skip
+    n_eff = effective_size(data, point, data.ratio_variance(point))
+    lo, hi = clopper_pearson(point * n_eff, n_eff)
+    method = "korn-graubard" if 0 < point < 1 else "clopper-pearson-clusters"
+    return Interval(point=point, lower=lo, upper=hi, n=n, method=method, clusters=data.k)
 
-    finite = replicates[np.isfinite(replicates)]
-    if finite.size == 0:
-        return Interval(point=point, lower=point, upper=point, n=n, method=method)
-    lo, hi = np.quantile(finite, [0.025, 0.975])
-    return Interval(point=point, lower=float(min(lo, point)), upper=float(max(hi, point)), n=n, method=method)
+
+# --- means ---------------------------------------------------------------------------------------------------
 
 
-def proportion(
-    values: Sequence[bool | int | float],
-    clusters: Sequence[Hashable] | None = None,
-    *,
-    resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-) -> Interval | None:
-    """The share of successes with an interval that respects the sampling design.
+def mean(values: Sequence[float], clusters: Sequence[Hashable] | None = None) -> Interval | None:
+    """A mean (cost per task) with the (cluster) t interval, df = clusters - 1.
 
-    Independent units (every cluster holds one value) get Wilson. Clustered units get a cluster
-    bootstrap; when it degenerates (every cluster at 0, or every one at 1, so all replicates are equal)
-    we fall back to Wilson over the number of clusters: conservative instead of pretending certainty.
+    A right-skewed sample (a few very expensive tasks) makes the upper bound too low at small n; when Cochran's
+    rule (n >= 25 x skewness^2, skewness of the cluster residuals) fails, that bound is left out and `note` says
+    how many tasks it would need. Left skew drops the lower bound the same way.
     """
-    import numpy as np
-
     if not values:
         return None
-    arr = np.asarray(values, dtype=float)
-    if clusters is None:
-        return wilson(float(arr.sum()), int(arr.size))
-    ids, k = _cluster_index(clusters)
-    if k == arr.size:
-        return wilson(float(arr.sum()), int(arr.size))
-    sums = np.bincount(ids, weights=arr, minlength=k)
-    counts = np.bincount(ids, minlength=k).astype(float)
-    point = float(arr.mean())
-    if point in (0.0, 1.0):
-        fallback = wilson(point * k, k)
-        return fallback.model_copy(update={"point": point, "method": "wilson-clusters"})
-    reps = _ratio_bootstrap(sums, counts, resamples=resamples, seed=seed)
-    return _percentile(reps, point, k, "cluster-bootstrap")
+    data = Clustered(values, clusters)
+    point = float(data.values.mean())
+    method = "t" if data.independent else "cluster-t"
+    if data.k < 2:
+        return Interval(point=point, lower=None, upper=None, n=data.n, method=method, clusters=data.k,
+                        note="one unit: no interval")  # fmt: skip
+    variance = data.ratio_variance(point)
+    half = t_critical(data.k - 1) * math.sqrt(variance)
+    lower: float | None = point - half
+    upper: float | None = point + half
+    skew = data.residual_skewness(point)
+    needed = math.ceil(COCHRAN_FACTOR * skew * skew)
+    note = None
+    if data.k < needed:
+        side = "upper" if skew > 0 else "lower"
+        note = f"too few tasks for a {side} bound with this skew (Cochran's rule: {needed} needed, {data.k} here)"
+        upper, lower = (None, lower) if skew > 0 else (upper, None)
+    return Interval(point=point, lower=lower, upper=upper, n=data.n, method=method,
+                    clusters=None if data.independent else data.k, note=note)  # fmt: skip
 
 
-def mean(
-    values: Sequence[float],
-    clusters: Sequence[Hashable] | None = None,
-    *,
-    resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-) -> Interval | None:
-    """A mean (cost per task) with a (cluster) bootstrap interval."""
+# --- quantiles -----------------------------------------------------------------------------------------------
+
+
+def _order_ranks(size: int, q: float, confidence: float) -> tuple[int | None, int | None]:
+    """Ranks (1-based) of the order statistics bounding the q-quantile of `size` independent units, or None.
+
+    The upper rank s is the smallest with P(Binomial(size, q) <= s - 1) >= 1 - a/2; the lower rank r the largest
+    with P(Binomial(size, q) <= r - 1) <= a/2. Exact and distribution-free (e.g. Hahn & Meeker 1991, ch. 5)."""
     import numpy as np
 
-    if not values:
-        return None
-    arr = np.asarray(values, dtype=float)
-    ids, k = _cluster_index(clusters if clusters is not None else range(arr.size))
-    sums = np.bincount(ids, weights=arr, minlength=k)
-    counts = np.bincount(ids, minlength=k).astype(float)
-    reps = _ratio_bootstrap(sums, counts, resamples=resamples, seed=seed)
-    method = "bootstrap" if k == arr.size else "cluster-bootstrap"
-    return _percentile(reps, float(arr.mean()), k, method)
+    a = (1 - confidence) / 2
+    j = np.arange(size)  # P(Bin <= j) for j < size; P(Bin <= size) = 1
+    cdf = np.append(special().bdtr(j, size, q), 1.0)
+    below = np.flatnonzero(cdf <= a)
+    lower = int(below[-1]) + 1 if below.size else None  # rank r: P(Bin <= r - 1) <= a
+    above = np.flatnonzero(cdf[:size] >= 1 - a)
+    upper = int(above[0]) + 1 if above.size else None  # rank s: P(Bin <= s - 1) >= 1 - a
+    return lower, upper
 
 
 def quantiles(
-    values: Sequence[float], qs: Sequence[float], *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+    values: Sequence[float], qs: Sequence[float], clusters: Sequence[Hashable] | None = None
 ) -> list[Interval] | None:
-    """Quantiles (latency p50/p95) with percentile bootstrap intervals; one resample set serves every q."""
+    """Quantiles (latency p50/p95) with order-statistic intervals; a bound needing more units than exist is None.
+
+    Clustered rows (repeats of a task) use Woodruff's method: the ranks come from the effective number of
+    independent units behind the share of rows below the estimate, then scale back to the rows.
+    """
     import numpy as np
 
     if not values:
         return None
-    arr = np.asarray(values, dtype=float)
+    raw = np.asarray(values, dtype=float)
+    arr = np.sort(raw)
     n = arr.size
-    rng = np.random.default_rng(seed)
-    out = np.empty((len(qs), resamples))
-    step = max(1, _CHUNK_CELLS // n)
-    for start in range(0, resamples, step):
-        size = min(step, resamples - start)
-        draws = arr[_draws(rng, n, size)]
-        out[:, start : start + size] = np.quantile(draws, qs, axis=1)
-    points = np.quantile(arr, qs)
-    return [_percentile(out[i], float(points[i]), n, "bootstrap") for i in range(len(qs))]
+    out = []
+    for q in qs:
+        point = float(np.quantile(arr, q))
+        size = n
+        if clusters is not None:
+            data = Clustered(raw <= point, clusters)
+            share = float(data.values.mean())
+            if not data.independent and 0 < share < 1:
+                size = max(1, min(n, math.floor(effective_size(data, share, data.ratio_variance(share)))))
+            elif not data.independent:
+                size = data.k
+        r, s = _order_ranks(size, q, CONFIDENCE)
+        lo = None if r is None else float(arr[max(0, math.floor(r * n / size) - 1)])
+        hi = None if s is None else float(arr[min(n, math.ceil(s * n / size)) - 1])
+        note = None
+        if hi is None or lo is None:
+            side = "upper" if hi is None else "lower"
+            note = f"too few tasks to bound the {q:.0%} quantile from {'above' if side == 'upper' else 'below'}"
+            note += f" ({_units_needed(q, side)} independent tasks needed, {size} here)"
+        out.append(Interval(point=point, lower=lo, upper=hi, n=n, method="order-statistics",
+                            clusters=size if size != n else None, note=note))  # fmt: skip
+    return out
 
 
-# --- paired comparison ------------------------------------------------------------------------------------
+def _units_needed(q: float, side: str, confidence: float = CONFIDENCE) -> int:
+    """Fewest independent units with an order statistic that bounds the q-quantile on that side."""
+    a = (1 - confidence) / 2
+    tail = q if side == "upper" else 1 - q  # P(every unit below the quantile) must be <= a
+    return math.ceil(math.log(a) / math.log(tail))
 
 
-class PairedTest(BaseModel):
-    """Candidate minus baseline on the same (task, repeat) keys."""
-
-    model_config = ConfigDict(frozen=True)
-
-    diff: Interval  # difference in pass rate, paired (cluster) bootstrap
-    n_pairs: int
-    better: int  # candidate passed where the baseline failed
-    worse: int  # candidate failed where the baseline passed
-    mcnemar_p: float  # exact two-sided binomial test on the discordant pairs
-
-
-def paired(
-    candidate: Sequence[bool],
-    baseline: Sequence[bool],
-    clusters: Sequence[Hashable],
-    *,
-    resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-) -> PairedTest | None:
-    """Paired difference with a cluster bootstrap interval and McNemar's exact test.
-
-    Resampling clusters of pairs keeps the pairing and the dependence between variants of one case.
-    """
-    import numpy as np
-
-    if not candidate:
-        return None
-    c = np.asarray(candidate, dtype=float)
-    b = np.asarray(baseline, dtype=float)
-    d = c - b
-    better, worse = int((d > 0).sum()), int((d < 0).sum())
-    p = binomial_two_sided(better, better + worse)
-    ids, k = _cluster_index(clusters)
-    point = float(d.mean())
-    if better + worse == 0:
-        diff = Interval(point=0.0, lower=0.0, upper=0.0, n=k, method="exact")
-    else:
-        sums = np.bincount(ids, weights=d, minlength=k)
-        counts = np.bincount(ids, minlength=k).astype(float)
-        reps = _ratio_bootstrap(sums, counts, resamples=resamples, seed=seed)
-        method = "paired-bootstrap" if k == d.size else "paired-cluster-bootstrap"
-        diff = _percentile(reps, point, k, method)
-    return PairedTest(diff=diff, n_pairs=int(d.size), better=better, worse=worse, mcnemar_p=p)
+# --- tests and multiplicity ----------------------------------------------------------------------------------
 
 
 def holm(pvalues: dict[str, float]) -> dict[str, float]:
-    """Holm's step-down adjusted p-values (family-wise error control across candidates)."""
+    """Holm's step-down adjusted p-values: family-wise error control across candidates, any dependence."""
     order = sorted(pvalues, key=lambda key: pvalues[key])
     m = len(order)
     adjusted: dict[str, float] = {}
@@ -253,86 +273,11 @@ def holm(pvalues: dict[str, float]) -> dict[str, float]:
     return adjusted
 
 
-# --- bias -------------------------------------------------------------------------------------------------
-
-
-class ParityStats(BaseModel):
-    """Favourable-outcome rates per attribute value, and the gaps between them."""
-
-    model_config = ConfigDict(frozen=True)
-
-    rates: dict[str, Interval]
-    parity_diff: Interval  # max rate - min rate
-    impact_ratio: Interval  # min rate / max rate (four-fifths rule: >= 0.8)
-    lowest: str
-    highest: str
-
-
-def parity(
-    favourable: Sequence[bool],
-    values: Sequence[str],
-    clusters: Sequence[Hashable],
-    *,
-    resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-) -> ParityStats | None:
-    """Demographic parity difference and disparate-impact ratio across the values of one attribute.
-
-    The bootstrap resamples counterfactual groups (clusters) so variants of one case move together; the
-    statistic is recomputed on every replicate (the max/min value may change), keeping the interval honest.
-    """
-    import numpy as np
-
-    labels = sorted(set(values))
-    if len(labels) < 2:
-        return None
-    fav = np.asarray(favourable, dtype=float)
-    ids, k = _cluster_index(clusters)
-    col = {label: i for i, label in enumerate(labels)}
-    vidx = np.fromiter((col[v] for v in values), dtype=np.int64, count=len(values))
-    flat = ids * len(labels) + vidx
-    fav_m = np.bincount(flat, weights=fav, minlength=k * len(labels)).reshape(k, len(labels))
-    n_m = np.bincount(flat, minlength=k * len(labels)).reshape(k, len(labels)).astype(float)
-    totals = n_m.sum(axis=0)
-    if (totals == 0).any():
-        return None
-    rates_point = fav_m.sum(axis=0) / totals
-
-    rng = np.random.default_rng(seed)
-    diffs, ratios = np.empty(resamples), np.empty(resamples)
-    step = max(1, _CHUNK_CELLS // max(k, 1))
-    for start in range(0, resamples, step):
-        size = min(step, resamples - start)
-        draws = _draws(rng, k, size)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = fav_m[draws].sum(axis=1) / n_m[draws].sum(axis=1)
-            hi, lo = np.nanmax(r, axis=1), np.nanmin(r, axis=1)
-            diffs[start : start + size] = hi - lo
-            ratios[start : start + size] = np.where(hi > 0, lo / hi, 1.0)
-    hi_p, lo_p = float(rates_point.max()), float(rates_point.min())
-    rate_intervals = {}
-    for label, i in col.items():
-        mask = vidx == i
-        rate_intervals[label] = proportion(
-            fav[mask].tolist(),
-            [c for c, m in zip(clusters, mask, strict=True) if m],
-            resamples=resamples,
-            seed=seed,
-        ) or exact(0.0, 0)
-    return ParityStats(
-        rates=rate_intervals,
-        parity_diff=_percentile(diffs, hi_p - lo_p, k, "cluster-bootstrap"),
-        impact_ratio=_percentile(ratios, lo_p / hi_p if hi_p > 0 else 1.0, k, "cluster-bootstrap"),
-        lowest=labels[int(rates_point.argmin())],
-        highest=labels[int(rates_point.argmax())],
-    )
-
-
 def binomial_two_sided(k: int, n: int) -> float:
     """Exact two-sided binomial test against p = 0.5: what scipy.stats.binomtest(k, n).pvalue returns.
 
     With p = 0.5 the distribution is symmetric, so the two-sided p-value is twice the smaller tail. Computed with
-    exact integers: importing scipy.stats costs 3-4 s, more than all of a report's statistics.
+    exact integers (scipy.stats costs seconds to import; this is McNemar's exact test and the sign test).
     """
     if n <= 0:
         return 1.0
@@ -344,11 +289,11 @@ def binomial_two_sided(k: int, n: int) -> float:
 
 
 def direction_test(toward: int, away: int) -> float:
-    """Exact two-sided p-value that flips lean one way (a fair model's noise flips both ways)."""
+    """Exact two-sided sign test that flips lean one way (a fair model's noise flips both ways)."""
     return binomial_two_sided(toward, toward + away)
 
 
-# --- cost vs accuracy -------------------------------------------------------------------------------------
+# --- cost vs accuracy ----------------------------------------------------------------------------------------
 
 
 def pareto_front(points: dict[str, tuple[float, float]]) -> set[str]:
@@ -364,20 +309,20 @@ def pareto_front(points: dict[str, tuple[float, float]]) -> set[str]:
 
 
 __all__ = [
-    "DEFAULT_RESAMPLES",
+    "ALPHA",
+    "CONFIDENCE",
+    "Clustered",
     "Interval",
-    "PairedTest",
-    "ParityStats",
+    "binomial",
     "binomial_two_sided",
+    "clopper_pearson",
     "direction_test",
+    "effective_size",
     "exact",
     "holm",
     "mean",
-    "paired",
     "pareto_front",
-    "parity",
     "proportion",
     "quantiles",
-    "seed_for",
-    "wilson",
+    "t_critical",
 ]

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from guardrail.core.llm import TransportMode
+from guardrail.core.metrics import Thresholds
 from guardrail.core.redaction_rules import RedactionRules
 from guardrail.errors import FieldError
 
@@ -117,25 +118,6 @@ class ToolFile(_Strict):
     redact: RedactionRules | None = None  # what in this suite's tasks is sensitive, beyond the built-in patterns
 
 
-class Bound(_Strict):
-    min: float | None = None
-    max: float | None = None
-
-
-class Thresholds(_Strict):
-    """Pass thresholds; handed to the gate policy as data, so tightening them needs no Python."""
-
-    accuracy: Bound | None = None
-    bias_flip_rate: Bound | None = None
-    policy_violations: Bound | None = None
-    cost_per_task_usd: Bound | None = None
-    latency_p95_s: Bound | None = None
-    error_rate: Bound | None = None
-    demographic_parity_diff: Bound | None = None
-    disparate_impact: Bound | None = None
-    noninferiority_margin: float | None = Field(default=None, ge=0, le=1)
-
-
 class Candidate(_Strict):
     id: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
@@ -197,4 +179,10 @@ class EvalSpec(_Strict):
             raise FieldError(("baseline",), f"baseline {self.baseline!r} is not one of the candidates")
         if self.propose is not None and self.propose not in ids:
             raise FieldError(("propose",), f"proposed model {self.propose!r} is not one of the candidates")
+        if self.thresholds.noninferiority_margin is None and any(i != self.baseline for i in ids):
+            raise FieldError(
+                ("thresholds", "noninferiority_margin"),
+                f"required to compare candidates with the baseline {self.baseline}: how many points of pass rate a "
+                "candidate may lose against it, e.g. 0.05",
+            )
         return self

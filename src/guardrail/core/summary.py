@@ -15,18 +15,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from guardrail.core import stats
-from guardrail.core.recommend import (
-    CandidateStats,
-    CandidateVerdict,
-    Comparison,
-    GateDecision,
-    Recommendation,
-    cluster,
-)
+from guardrail.core.comparison import AnalysisSet, Comparison
+from guardrail.core.gate_input import CandidateVerdict, GateDecision
+from guardrail.core.measurement import CandidateStats, cluster
+from guardrail.core.recommend import Recommendation
 from guardrail.core.results import ResultRow
-from guardrail.core.stats import DEFAULT_RESAMPLES, Interval, seed_for
+from guardrail.core.stats import Interval
 
-SUMMARY_SCHEMA_VERSION = 1
+SUMMARY_SCHEMA_VERSION = 2  # 2: score intervals, both paired analyses, completeness, judged thresholds
 
 
 class Provenance(BaseModel):
@@ -48,8 +44,7 @@ class Provenance(BaseModel):
     run_finished_at: datetime | None = None
     run_status: str
     generated_at: datetime
-    resamples: int
-    confidence: float = 0.95
+    confidence: float = stats.CONFIDENCE
 
 
 class Tracking(BaseModel):
@@ -73,18 +68,16 @@ class JudgeMetricStats(BaseModel):
     metric: str  # "geval", "bias" (checks named "judge:<metric>")
     judged: int  # answers the judge scored
     unjudged: int  # judge errors and tasks without a final answer: no score
-    mean: Interval | None  # mean score in [0, 1] (higher is better), (cluster) bootstrap
+    mean: Interval | None  # mean score in [0, 1] (higher is better), (cluster) t interval
     pass_rate: Interval | None  # share of judged answers with score >= the judge's threshold
 
 
-def judge_stats(
-    rows: Iterable[ResultRow], candidates: Sequence[str], *, resamples: int = DEFAULT_RESAMPLES
-) -> list[JudgeMetricStats]:
+def judge_stats(rows: Iterable[ResultRow], candidates: Sequence[str]) -> list[JudgeMetricStats]:
     """Per candidate and judge metric: mean score and pass rate with 95% intervals over the scored rows.
 
     Rows that are not independent (repeats, counterfactual variants, template expansions) share a cluster, as for
-    accuracy: the mean gets a cluster bootstrap, the pass rate Wilson over independent units (else a cluster
-    bootstrap). Error rows carry no judge checks.
+    accuracy (core/stats.py: the (cluster) t interval for the mean, Clopper-Pearson or Korn-Graubard for the pass
+    rate). Error rows carry no judge checks.
     """
     scored: dict[tuple[str, str], list[tuple[float, bool, str]]] = defaultdict(list)
     unjudged: dict[tuple[str, str], int] = defaultdict(int)
@@ -109,18 +102,8 @@ def judge_stats(
                 metric=metric,
                 judged=len(values),
                 unjudged=unjudged.get(key, 0),
-                mean=stats.mean(
-                    [s for s, _, _ in values],
-                    clusters,
-                    resamples=resamples,
-                    seed=seed_for(candidate, "judge", metric),
-                ),
-                pass_rate=stats.proportion(
-                    [p for _, p, _ in values],
-                    clusters,
-                    resamples=resamples,
-                    seed=seed_for(candidate, "judge-pass", metric),
-                ),
+                mean=stats.mean([s for s, _, _ in values], clusters),
+                pass_rate=stats.proportion([p for _, p, _ in values], clusters),
             )
         )
     return out
@@ -137,7 +120,8 @@ class Summary(BaseModel):
     baseline: str
     proposed: str | None = None
     current_model: str | None = None
-    thresholds: dict[str, Any] = Field(default_factory=dict)
+    thresholds: dict[str, Any] = Field(default_factory=dict)  # as the gate read them: every judgement explicit
+    analysis: AnalysisSet | None = None  # what a complete run holds
     candidates: list[CandidateStats]
     comparisons: list[Comparison] = Field(default_factory=list)
     gate: GateDecision

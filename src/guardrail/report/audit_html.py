@@ -11,8 +11,9 @@ from html import escape
 from importlib import resources
 
 from guardrail.core.audit import AgentCard, AuditReport
-from guardrail.report.html import PALETTE, WIDTH, interval_chart
-from guardrail.report.markdown import ci
+from guardrail.report.format import ci
+from guardrail.report.html import PALETTE
+from guardrail.report.html_charts import WIDTH, interval_chart
 
 _LEFT, _TOP, _BOTTOM, _HEIGHT = 60, 16, 30, 240
 
@@ -124,7 +125,7 @@ def render_audit_html(report: AuditReport) -> str:
     calls = [(a.agent, colours[a.agent], {d.day: float(d.tool_calls) for d in a.days}) for a in card.agents]
     bad = [(a.agent, colours[a.agent], {d.day: float(d.violating_calls) for d in a.days}) for a in card.agents]
     rated = [(a.agent, False, a.violation_rate, colours[a.agent]) for a in card.agents if a.violation_rate is not None]
-    top = max([i.upper for _, _, i, _ in rated if i is not None] + [0.05])
+    top = max([i.upper for _, _, i, _ in rated if i is not None and i.upper is not None] + [0.05])
     over = [
         f"{escape(a.agent)} on {d.day}: ${d.cost_usd:.2f} of ${a.budget_usd_per_day:.2f}"
         for a in card.agents
@@ -157,7 +158,7 @@ def render_audit_html(report: AuditReport) -> str:
         "<h2>Violation rate per agent</h2>",
         _figure(
             "chart-rates",
-            "Share of the agent's executed tool calls with a violation; line: Wilson 95% interval.",
+            "Share of the agent's executed tool calls with a violation; line: Clopper-Pearson 95% interval.",
             interval_chart(rated, lo=0.0, hi=min(1.0, top + 0.05))
             if rated
             else "<svg viewBox='0 0 10 10'><line x1='0' x2='10' y1='5' y2='5'/></svg>",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from guardrail.core.audit import AgentCard, AuditReport, OfficeCard
-from guardrail.report.markdown import ci, num
+from guardrail.report.format import ci, num
 
 MAX_ROWS = 200  # findings shown in the Markdown; audit.json lists every one
 
@@ -115,8 +115,8 @@ def render_audit_markdown(report: AuditReport) -> str:
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     lines += [
         "",
-        "Rates are shares of the agent's executed tool calls (errors: of all its calls) with Wilson 95% intervals. "
-        "Costs are what the traces recorded, else tokens at list price.",
+        "Rates are shares of the agent's executed tool calls (errors: of all its calls) with Clopper-Pearson 95% "
+        "intervals. Costs are what the traces recorded, else tokens at list price.",
     ]
     if report.tracking:
         lines.append(f"\nMLflow: run `{report.tracking.get('run_id')}` in `{report.tracking.get('experiment')}`.")

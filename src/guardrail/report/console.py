@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from guardrail.core.stats import Interval
+from guardrail.report import explain
+from guardrail.report.format import ci
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from guardrail.app.report import ReportOutcome
-
-
-def ci(interval: Interval | None, digits: int = 3, scale: float = 1.0) -> str:
-    """`0.953 [0.929, 0.973]`, compact enough for an 80-column terminal row."""
-    if interval is None:
-        return "–"
-    p, lo, hi = (v * scale for v in (interval.point, interval.lower, interval.upper))
-    return f"{p:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
 def console_for_output() -> Console:
@@ -44,7 +37,7 @@ def render_console(outcome: ReportOutcome, console: Console) -> None:
         ("$ / 1k tasks", "right"),
         ("p95 s", "right"),
         ("errors", "right"),
-        ("viol.", "right"),
+        ("violation rate", "right"),
         ("flip rate", "right"),
     ):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
@@ -57,8 +50,8 @@ def render_console(outcome: ReportOutcome, console: Console) -> None:
         elif comp is None or comp.diff is None:
             delta = "–"
         else:
-            tag = "" if comp.noninferior is None else (" NI" if comp.noninferior else " not NI")
-            delta = ci(comp.diff, 3) + tag
+            ni = verdict.noninferior if verdict else None
+            delta = ci(comp.diff, 3) + ("" if ni is None else (" NI" if ni else " not NI"))
         worst = s.worst_bias()
         table.add_row(
             str(rank),
@@ -69,10 +62,15 @@ def render_console(outcome: ReportOutcome, console: Console) -> None:
             ci(s.cost_per_task, 2, scale=1000),
             ci(s.latency_p95, 2),
             f"{s.errors}/{s.rows}",
-            str(s.violations),
-            ci(worst.flip_rate) if worst else "–",
+            ci(s.violation_rate, 2),
+            ci(worst.flip_rate, 2) if worst else "–",
         )
     console.print(table)
+    console.print(
+        f"\\[lower, upper]: 95% intervals. Δ: pass rate minus the baseline's on the same tasks, errors as failures. "
+        f"{explain.noninferiority(summary)} Every statistic is explained in report.html.",
+        highlight=False,
+    )
     if summary.judge:  # optional LLM-judge metrics, one line per candidate below the table
         console.print("LLM judge (mean score [95% CI] · pass rate; reported, not gated):", highlight=False)
         for s in summary.ranked():
@@ -91,6 +89,8 @@ def render_console(outcome: ReportOutcome, console: Console) -> None:
     colour = "green" if gate.allow else "red"
     console.print(f"[{colour}]gate: {'ALLOW' if gate.allow else 'DENY'}[/] for {escape(target)}", highlight=False)
     console.print(f"recommendation: {escape(rec.message)}", highlight=False)
+    for warning in explain.warnings(summary):
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     report = outcome.files.get("html")
     if report is not None:
         console.print(f"report: {escape(str(report))}", highlight=False)
@@ -102,4 +102,4 @@ def render_console(outcome: ReportOutcome, console: Console) -> None:
         )
 
 
-__all__ = ["ci", "console_for_output", "render_console"]
+__all__ = ["console_for_output", "render_console"]
