@@ -37,6 +37,26 @@ def test_policy_test_failures_exit_1_and_junit_lists_them(tmp_path: Path) -> Non
     assert len(failures) == 1 and root.get("tests") == "3"
 
 
+def test_policy_test_failures_as_annotations_sarif_and_the_job_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policies = make_policy_dir(tmp_path)
+    (policies / "roster" / "extra_test.rego").write_text(FAILING_TEST)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    github = run_cli("policy", "test", policies, "--format", "github", cwd=tmp_path)
+    assert github.code == 1
+    annotation = "::error file=policies/roster/extra_test.rego,line=5,title=data.roster.extra_test.test_fails (high)::"
+    assert github.out.startswith(annotation)
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.startswith("### guardrail policy test: ❌ failed") and "2 passed, 1 failed" in summary
+    sarif = json.loads(run_cli("policy", "test", policies, "--format", "sarif", cwd=tmp_path).out)
+    (result,) = sarif["runs"][0]["results"]
+    assert result["ruleId"] == "data.roster.extra_test.test_fails" and result["level"] == "error"
+    below = run_cli("policy", "test", policies, "--fail-under", "100", "--per-file", "-f", "markdown", cwd=tmp_path)
+    assert below.code == 1 and "| coverage | medium | coverage 0.0% is below --fail-under 100% |" in below.out
+    assert "policies/roster/plain.rego:10 |" in below.out  # the file's first line no test reaches
+
+
 def test_policy_test_run_filter_and_json(tmp_path: Path) -> None:
     policies = make_policy_dir(tmp_path)
     result = run_cli("policy", "test", policies, "--run", "owner_ok$", "--format", "json", cwd=tmp_path)

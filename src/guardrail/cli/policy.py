@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 
-from guardrail.cli.common import OUTPUT, POLICY_TIMEOUT, choice, emit, policies_dir
+from guardrail.cli.common import FORMAT, OUTPUT, POLICY_TIMEOUT, emit, emit_report, policies_dir
 from guardrail.errors import ConfigError, Failed, PolicyError
+from guardrail.report.formats import Format
 
 policy_app = typer.Typer(help="Write, test and evaluate Rego policies.", no_args_is_help=True)
 
@@ -48,16 +49,15 @@ def test(
     coverage: bool = typer.Option(False, "--coverage", "-c", help="Print line coverage per policy file."),
     fail_under: float | None = typer.Option(None, "--fail-under", min=0, max=100, help="Fail below this coverage %."),
     per_file: bool = typer.Option(False, "--per-file", help="Apply --fail-under to each policy file, not the total."),
-    fmt: str = typer.Option("text", "--format", "-f", help="text | json | junit"),
+    fmt: Format = FORMAT,
     output: Path | None = OUTPUT,
     timeout: float = POLICY_TIMEOUT,
     memory: int = POLICY_MEMORY,
 ) -> None:
     """Run the `test_*` rules in `*_test.rego` files, like `opa test PATH... -d DATA`."""
     from guardrail.app.policies import run_policy_tests
-    from guardrail.report.policy_tests import FORMATS, render
+    from guardrail.report.policy_tests import POLICY_TESTS
 
-    choice(fmt, FORMATS, "--format")
     if per_file and fail_under is None:
         raise ConfigError("--per-file needs --fail-under", field="--per-file")
     report = run_policy_tests(
@@ -70,7 +70,7 @@ def test(
         timeout_s=timeout,
         memory_mb=memory,
     )
-    emit(render(fmt, report), output)
+    emit_report(POLICY_TESTS, fmt, report, output)
     if not report.outcomes:
         raise Failed("no tests found" + (f" matching --run {run!r}" if run else ""))
     if not report.ok:

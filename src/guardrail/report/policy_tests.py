@@ -1,14 +1,20 @@
-"""Render a policy TestReport as text (like `opa test -v` with coverage), JSON or JUnit."""
+"""Render a policy TestReport as text (like `opa test -v` with coverage), JSON or JUnit, and as SARIF, GitHub
+annotations or markdown through the findings renderers: a failing test, or a file under --fail-under, is a finding
+at its line (`POLICY_TESTS`)."""
 
 from __future__ import annotations
 
 import json
 from xml.etree import ElementTree as ET
 
+from guardrail.core.findings import Finding, FindingsDoc, Location
 from guardrail.core.policy_tests import TestReport
-from guardrail.errors import ConfigError
+from guardrail.report.formats import Renderers
 
-FORMATS = ("text", "json", "junit")
+
+def _counts(report: TestReport) -> str:
+    passed, failed, errors = (sum(o.status == s for o in report.outcomes) for s in ("pass", "fail", "error"))
+    return f"{passed} passed, {failed} failed" + (f", {errors} errors" if errors else "")
 
 
 def render_text(report: TestReport, *, verbose: bool = True) -> str:
@@ -31,11 +37,8 @@ def render_text(report: TestReport, *, verbose: bool = True) -> str:
                 missing += " ..." if len(item.uncovered_lines) > 20 else ""
             lines.append(f"  {item.percent:6.1f}%  {item.path}{missing}")
         lines.append(f"  {report.total_coverage:6.1f}%  total")
-    passed = sum(o.status == "pass" for o in report.outcomes)
-    failed = sum(o.status == "fail" for o in report.outcomes)
-    errors = sum(o.status == "error" for o in report.outcomes)
     lines.append("")
-    lines.append(f"{passed} passed, {failed} failed" + (f", {errors} errors" if errors else ""))
+    lines.append(_counts(report))
     for item in report.files_below:
         lines.append(f"coverage of {item.path} {item.percent:.1f}% is below --fail-under {report.fail_under:g}%")
     if report.coverage_too_low and not report.per_file:
@@ -85,11 +88,46 @@ def render_junit(report: TestReport) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def render(fmt: str, report: TestReport) -> str:
-    if fmt == "text":
-        return render_text(report)
-    if fmt == "json":
-        return render_json(report)
-    if fmt == "junit":
-        return render_junit(report)
-    raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", field="--format")
+def test_findings(report: TestReport) -> FindingsDoc:
+    """The report as findings: each failing or erroring test at its line, each policy file (or the total) under
+    --fail-under; passing tests are the subjects that show no finding."""
+    findings = [
+        Finding(
+            rule=f"{o.package}.{o.name}",
+            kind="deny",
+            msg=f"{o.status}: {o.message}" if o.message else o.status,
+            severity="high",
+            policy=o.package,
+            location=o.location,
+        )
+        for o in report.failed
+    ]
+    below = report.files_below if report.per_file else []
+    findings += [
+        Finding(
+            rule="coverage",
+            kind="deny",
+            msg=f"coverage {item.percent:.1f}% is below --fail-under {report.fail_under:g}%",
+            location=Location(path=item.path, line=item.uncovered_lines[0] if item.uncovered_lines else 1),
+        )
+        for item in below
+    ]
+    if report.coverage_too_low and not report.per_file:
+        msg = f"coverage {report.total_coverage:.1f}% is below --fail-under {report.fail_under:g}%"
+        findings.append(Finding(rule="coverage", kind="deny", msg=msg))
+    return FindingsDoc(
+        title="policy test",
+        subject=report.directory,
+        passed=report.ok,
+        findings=findings,
+        subjects=[f"{o.package}.{o.name}" for o in report.outcomes if o.status == "pass"],
+        notes=[_counts(report) + (f"; coverage {report.total_coverage:.1f}%" if report.coverage_enabled else "")],
+    )
+
+
+POLICY_TESTS: Renderers[TestReport] = Renderers.of_findings(
+    test_findings, text=render_text, json=render_json, junit=render_junit
+)
+
+
+__all__ = ["POLICY_TESTS", "render_json", "render_junit", "render_text", "test_findings"]
