@@ -14,7 +14,6 @@ import csv
 import json
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from importlib import metadata
@@ -35,8 +34,9 @@ from guardrail.core.measurement import all_candidate_stats, mark_pareto_front
 from guardrail.core.metrics import resolved_thresholds
 from guardrail.core.recommend import recommend
 from guardrail.core.results import ResultRow, RunManifest
+from guardrail.core.run_report import ReportOutcome
 from guardrail.core.scoring import count_summary
-from guardrail.core.summary import Provenance, Summary, Tracking, judge_stats
+from guardrail.core.summary import Provenance, Summary, judge_stats
 from guardrail.errors import ConfigError, CouldNotFinish, PolicyError
 from guardrail.project import Project
 
@@ -48,22 +48,6 @@ MARKDOWN_FILE = "report.md"
 HTML_FILE = "report.html"
 MAX_TRANSCRIPTS = 40  # violation transcripts embedded in the HTML report (the rest stay in transcripts.jsonl)
 _VERSIONED = ("numpy", "scipy", "pydantic", "gordon-to-regorus", "mlflow")
-
-
-@dataclass
-class ReportOutcome:
-    run_dir: Path
-    summary: Summary
-    files: dict[str, Path] = field(default_factory=dict)  # "summary", "csv", "markdown", "html"
-    evidence: list[Path] = field(default_factory=list)  # one record per candidate, in the run and in evidence/
-
-    @property
-    def allowed(self) -> bool:
-        return self.summary.gate.allow
-
-    @property
-    def tracking(self) -> Tracking | None:
-        return self.summary.tracking
 
 
 def read_manifest(run_dir: Path) -> RunManifest:
@@ -326,7 +310,6 @@ def find_run(run_id: str, reports: Path | None = None) -> Path:
 
 __all__ = [
     "GATE_QUERY",
-    "ReportOutcome",
     "analyse",
     "build_reports",
     "decide",

@@ -14,7 +14,7 @@ import typer
 from guardrail.errors import Failed
 
 if TYPE_CHECKING:
-    from guardrail.app.report import ReportOutcome
+    from guardrail.core.run_report import ReportOutcome
     from guardrail.project import Project
 
 NO_TRACK = typer.Option(False, "--no-track", help="Do not log to MLflow.")

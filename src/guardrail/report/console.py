@@ -10,7 +10,7 @@ from guardrail.report.format import ci
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from guardrail.app.report import ReportOutcome
+    from guardrail.core.run_report import ReportOutcome
 
 
 def console_for_output() -> Console:
