@@ -11,7 +11,8 @@ import pytest
 from tests.support.rows import Plant, Scenario, make_rows, manifest
 from tests.validity.runs import engine
 
-from guardrail.app.report import GATE_QUERY, ReportOutcome, summarise
+from guardrail.app.report import GATE_QUERY, summarise
+from guardrail.core.run_report import ReportOutcome
 from guardrail.core.summary import Summary
 from guardrail.report.console import render_console
 from guardrail.report.explain import GLOSSARY
