@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 
 import pytest
@@ -120,12 +119,13 @@ def test_a_tiny_rpm_spaces_calls_instead_of_rejecting(serve: Serve) -> None:
 
     assert all(isinstance(r, Completion) for r in results)  # every call made it: queued, not rejected
     stamps = sorted(e.started for e in server.log.entries)
-    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert stamps[-1] - stamps[0] >= (16 - 1) / 10 - 0.05
-    assert min(gaps) >= 0.04  # evenly spaced, not a burst then a wall
-    # within any one-second window there are at most rate x 1 s + burst requests
-    for i, start in enumerate(stamps):
-        assert sum(1 for t in stamps[i:] if t - start < 1.0) <= 11
+    # spread out, not a burst then a wall: within any window of w seconds at most rate x w + the one-request burst,
+    # plus one for the server's receive-time jitter (a loaded machine delays one request and not the next, so
+    # single gaps say little; windows do)
+    for window, most in ((1.0, 12), (0.5, 7)):
+        for i, start in enumerate(stamps):
+            assert sum(1 for t in stamps[i:] if t - start < window) <= most, (window, stamps)
 
 
 @pytest.mark.integration
