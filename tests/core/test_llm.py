@@ -18,3 +18,4 @@ def test_simulated_models_are_named_so() -> None:
     assert model_label("sim/balanced") == "sim/balanced (simulated)"
     assert model_label("openai/gpt-4o") == "openai/gpt-4o"
     assert model_label("openai/x", simulated=True) == "openai/x (simulated)"  # what the response said wins
+    assert model_label("sim/budget", short=True) == "sim/budget (sim)"  # a chart axis, a narrow column

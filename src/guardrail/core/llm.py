@@ -38,9 +38,12 @@ def sim_profile(model: str) -> str | None:
     return model.removeprefix(SIM_PREFIX) if is_simulated(model) else None
 
 
-def model_label(model: str, simulated: bool | None = None) -> str:
-    """How every output names a candidate: a simulated one says so ("sim/balanced (simulated)")."""
-    return f"{model} (simulated)" if (is_simulated(model) if simulated is None else simulated) else model
+def model_label(model: str, simulated: bool | None = None, *, short: bool = False) -> str:
+    """How every output names a candidate: a simulated one says so ("sim/balanced (simulated)"; `short`, for a
+    chart axis or a narrow table column: "sim/balanced (sim)")."""
+    if not (is_simulated(model) if simulated is None else simulated):
+        return model
+    return f"{model} (sim)" if short else f"{model} (simulated)"
 
 
 class ToolCall(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from guardrail.core.llm import model_label
 from guardrail.report import explain
 from guardrail.report.format import ci
 
@@ -55,7 +56,7 @@ def render_console(outcome: ReportOutcome, console: Console) -> None:
         worst = s.worst_bias()
         table.add_row(
             str(rank),
-            escape(f"{s.candidate} (sim)" if s.simulated else s.candidate),
+            escape(model_label(s.candidate, s.simulated, short=True)),
             "[green]PASS[/]" if passed else "[red]FAIL[/]",
             ci(s.accuracy),
             delta,

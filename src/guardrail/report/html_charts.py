@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from html import escape
 
+from guardrail.core.llm import model_label
 from guardrail.core.stats import Interval
 from guardrail.core.summary import Summary
 from guardrail.report.format import num
@@ -19,7 +20,7 @@ CHAR_W = 6.4  # px per character of an 11px label (system-ui), generous so label
 
 
 def svg_label(name: str, simulated: bool) -> str:
-    return escape(name + (" (sim)" if simulated else ""))
+    return escape(model_label(name, simulated, short=True))
 
 
 def message(text: str) -> str:
@@ -58,7 +59,7 @@ def interval_chart(
     cannot give is drawn as a dashed line running off the axis."""
     ticks, fmt = nice_ticks(lo, hi)
     lo, hi = min(lo, ticks[0]), max(hi, ticks[-1])
-    label_w = _label_width([name + (" (sim)" if sim else "") for name, sim, _, _ in items])
+    label_w = _label_width([model_label(name, sim, short=True) for name, sim, _, _ in items])
     row_h, top, bottom = 26, 28, 26
     height = top + row_h * len(items) + bottom
     span = hi - lo or 1.0
