@@ -14,7 +14,7 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -187,6 +187,49 @@ def first_request(
     return names, request
 
 
+@dataclass
+class _Tally:
+    """What a task's model calls took: requests sent (retries included), cache hits, tokens, dollars, seconds."""
+
+    model_calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    simulated: bool = False
+
+    def add(self, result: CallResult) -> None:
+        if isinstance(result, CallError):
+            self.model_calls += result.attempts  # every request it took, retries included
+            return
+        if result.cached:
+            self.cache_hits += 1
+        else:
+            self.model_calls += result.attempts
+        self.prompt_tokens += result.prompt_tokens
+        self.completion_tokens += result.completion_tokens
+        self.cost_usd += result.cost_usd
+        self.latency_s += result.latency_s
+        self.simulated = self.simulated or result.simulated
+
+
+def _answer_call(
+    call: MadeCall, task: Task, policy: Decider, context: AgentContext, transcript: Transcript
+) -> tuple[MadeCall, Any]:
+    """The call as it went (denied or not) and the tool message the model gets back: the policy's denial, an
+    unknown tool, or the task's stubbed result. A policy that fails to decide stops the run (EngineError, exit 3):
+    the gate fails closed."""
+    violations = decide(policy, context, task, call, transcript.calls)
+    if violations:
+        transcript.violations.extend(violations)
+        denied = MadeCall(name=call.name, args=call.args, allowed=False, step=call.step)
+        return denied, {"error": "denied by policy", "rule": violations[0].rule, "reason": violations[0].msg}
+    if call.name not in task.tools:
+        return call, {"error": f"unknown tool {call.name!r}"}
+    return call, task.result_for(call.name, call.args)
+
+
 async def run_task(
     *,
     task: Task,
@@ -201,55 +244,45 @@ async def run_task(
     sim_task: dict[str, Any] | None = None,
 ) -> TaskOutcome:
     """Replay `task` as `context.agent` on `candidate`; score it; return its row and transcript."""
-    simulated = is_simulated(candidate.id)
     names, first = first_request(task, tools, candidate, repeat, settings, sim_task)
     messages: list[dict[str, Any]] = list(first.messages)
     transcript = Transcript(finished=False)
-    usage = {"model_calls": 0, "cache_hits": 0, "prompt_tokens": 0, "completion_tokens": 0}
-    cost = latency = 0.0
+    tally = _Tally(simulated=is_simulated(candidate.id))
     error: CallError | None = None
 
     for step in range(1, settings.max_steps + 1):
         request = first if step == 1 else first.model_copy(update={"messages": list(messages)})
         result = await client.complete(request)
+        tally.add(result)
         if isinstance(result, CallError):
             error = result
-            usage["model_calls"] += result.attempts  # every request it took, retries included
             break
         transcript.steps = step
-        if result.cached:
-            usage["cache_hits"] += 1
-        else:
-            usage["model_calls"] += result.attempts
-        usage["prompt_tokens"] += result.prompt_tokens
-        usage["completion_tokens"] += result.completion_tokens
-        cost += result.cost_usd
-        latency += result.latency_s
-        simulated = simulated or result.simulated
         messages.append(_assistant_message(result, names))
         if not result.tool_calls:
             transcript.answer = result.content
             transcript.finished = True
             break
         for tool_call in result.tool_calls:
-            call = MadeCall(name=names.catalog(tool_call.name), args=dict(tool_call.arguments), step=step)
-            # a policy that fails to decide stops the run (EngineError, exit 3): the gate fails closed
-            violations = decide(policy, context, task, call, transcript.calls)
-            if violations:
-                call = MadeCall(name=call.name, args=call.args, allowed=False, step=step)
-                transcript.violations.extend(violations)
-                content: Any = {
-                    "error": "denied by policy",
-                    "rule": violations[0].rule,
-                    "reason": violations[0].msg,
-                }
-            elif call.name not in task.tools:
-                content = {"error": f"unknown tool {call.name!r}"}
-            else:
-                content = task.result_for(call.name, call.args)
+            made = MadeCall(name=names.catalog(tool_call.name), args=dict(tool_call.arguments), step=step)
+            call, content = _answer_call(made, task, policy, context, transcript)
             transcript.calls.append(call)
             messages.append({"role": "tool", "tool_call_id": tool_call.id, "content": json.dumps(content)})
+    return _outcome(task, suite, candidate.id, repeat, settings, transcript, messages, tally, error)
 
+
+def _outcome(
+    task: Task,
+    suite: str,
+    candidate: str,
+    repeat: int,
+    settings: LoopSettings,
+    transcript: Transcript,
+    messages: list[dict[str, Any]],
+    tally: _Tally,
+    error: CallError | None,
+) -> TaskOutcome:
+    """The scored row and the transcript record of a replayed task (an error row when a call failed)."""
     checks: list[Check] = []
     decision: str | None = None
     status: Status = "error"
@@ -260,7 +293,7 @@ async def run_task(
         run_id=settings.run_id,
         task_id=task.id,
         suite=suite,
-        candidate=candidate.id,
+        candidate=candidate,
         repeat=repeat,
         status=status,
         checks=checks,
@@ -273,22 +306,19 @@ async def run_task(
         template=task.template,
         violations=transcript.violations,
         steps=transcript.steps,
-        cost_usd=cost,
-        latency_s=latency,
         error=error.message if error else None,
         error_kind=error.kind if error else None,
-        simulated=simulated,
         finished_at=datetime.now(UTC),
-        **usage,
+        **asdict(tally),
     )
     record = {
         "run_id": settings.run_id,
         "suite": suite,
         "task_id": task.id,
-        "candidate": candidate.id,
+        "candidate": candidate,
         "repeat": repeat,
         "status": status,
-        "simulated": simulated,
+        "simulated": tally.simulated,
         "messages": messages,
         "calls": [{"name": c.name, "args": c.args, "allowed": c.allowed, "step": c.step} for c in transcript.calls],
         "violations": [v.model_dump() for v in transcript.violations],
