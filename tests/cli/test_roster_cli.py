@@ -89,3 +89,20 @@ def test_the_project_is_found_from_the_roster_not_the_working_directory(tmp_path
     result = run_cli("roster", "check", make_roster(project).resolve(), cwd=tmp_path / "elsewhere")
     assert result.code == 1, result.text  # judged by the project's policies: beta has no owner
     assert "T-001" in result.out
+
+
+def test_a_tool_is_declared_once_in_the_catalog_and_an_unknown_one_names_the_catalog_file(tmp_path: Path) -> None:
+    policies = make_policy_dir(tmp_path)
+    (policies / "data" / "catalog.yaml").write_text("tools:\n  tickets.route: {risk: low}\n  crm.lookup: {risk: low}\n")
+    catalog_only = ROSTER.replace("tools:\n  tickets.route: {risk: low}\n", "").replace(
+        "tools: [tickets.route]", "tools: [tickets.route, crm.lookup]\n    owner: b@testco.example"
+    )
+    result = run_cli("roster", "check", make_roster(tmp_path, catalog_only), cwd=tmp_path)
+    assert result.code == 0, result.text  # the roster names catalog tools without declaring them again
+    typo = catalog_only.replace("crm.lookup]", "crm.lokup]")
+    result = run_cli("roster", "check", make_roster(tmp_path, typo), cwd=tmp_path)
+    assert result.code == 2
+    assert (
+        "roster.yaml:11: agents[1].tools[1]: unknown tool 'crm.lokup': add it to the governance tool catalog "
+        "(policies/data/catalog.yaml)" in result.err
+    )

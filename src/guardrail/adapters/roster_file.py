@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from guardrail.adapters.catalog import CATALOG_KEY, catalog_file, catalog_tools
 from guardrail.adapters.claude_agents import SourcedDocument, assemble
 from guardrail.adapters.loading import Document, Loc, load_yaml, parse_yaml, read_text, validate
 from guardrail.adapters.roster_layout import RosterLayout
 from guardrail.core.findings import Finding, Location
-from guardrail.core.roster import Roster
+from guardrail.core.roster import CatalogNames, Roster
 from guardrail.errors import ConfigError
 from guardrail.project import Project
 
@@ -43,10 +44,23 @@ class LoadedRoster:
         return Location(path=self.path_of(()), line=1)
 
 
-def _check(doc: Document, findings: list[Finding] | None = None) -> LoadedRoster:
+def _check(doc: Document, findings: list[Finding] | None = None, catalog: CatalogNames | None = None) -> LoadedRoster:
     if not isinstance(doc.data, dict):
         raise ConfigError("a roster must be a mapping with version, organization and agents", path=doc.path, line=1)
-    return LoadedRoster(validate(Roster, doc), doc, tuple(findings or ()))
+    context = {"catalog": catalog} if catalog is not None else None
+    return LoadedRoster(validate(Roster, doc, context=context), doc, tuple(findings or ()))
+
+
+def catalog_names(data_dir: Path) -> CatalogNames:
+    """The tools the governance catalog in `data_dir` lists (none when it has no catalog), for naming checks."""
+    source = catalog_file(data_dir) if data_dir.is_dir() else None
+    tools = catalog_tools({CATALOG_KEY: load_yaml(source).data or {}}) if source is not None else {}
+    shown = f"{data_dir.parent.name}/{data_dir.name}/{source.name if source else CATALOG_KEY + '.yaml'}"
+    return CatalogNames(frozenset(tools), shown)
+
+
+def _data_dir(near: Path, catalog_dir: Path | None) -> Path:
+    return catalog_dir if catalog_dir is not None else Project.find(near).policies / "data"
 
 
 def shown_path(path: Path) -> str:
@@ -58,21 +72,23 @@ def shown_path(path: Path) -> str:
 
 
 def load_roster(path: Path, *, catalog_dir: Path | None = None) -> LoadedRoster:
-    """`catalog_dir` maps subagents' tool names (default: the project's policies/data; the gate passes the
-    trusted base's, so a change cannot re-alias a tool into a harmless one)."""
+    """`catalog_dir` holds the governance catalog: the tools agents may name without the roster declaring them,
+    and the map of subagents' tool names (default: the project's policies/data; the gate passes the trusted
+    base's, so a change cannot re-alias a tool into a harmless one)."""
     if not path.is_dir():
         doc = load_yaml(path)  # first: the guarded read names a symlink loop or an over-long path as an input error
         doc.path = shown_path(path)
-        return _check(doc)
+        return _check(doc, catalog=catalog_names(_data_dir(path, catalog_dir)))
     layout = RosterLayout.resolve(path)
     if layout.agents_dir is None and layout.roster_file is not None:
-        return load_roster(layout.roster_file)
+        return load_roster(layout.roster_file, catalog_dir=catalog_dir)
     return assembled(layout, catalog_dir=catalog_dir)
 
 
-def parse_roster(text: str, path: str) -> LoadedRoster:
-    """For a roster read from elsewhere (a git ref); `path` is how errors name it."""
-    return _check(parse_yaml(text, path))
+def parse_roster(text: str, path: str, *, catalog: CatalogNames | None = None) -> LoadedRoster:
+    """For a roster read from elsewhere (a git ref); `path` is how errors name it; without a `catalog`, an agent's
+    tools must be declared in the roster itself."""
+    return _check(parse_yaml(text, path), catalog=catalog)
 
 
 def roster_at_ref(
@@ -84,7 +100,8 @@ def roster_at_ref(
 
     layout = RosterLayout.resolve(path)
     if layout.agents_dir is None and layout.roster_file is not None:
-        return parse_roster(show_file(layout.roster_file, ref), f"{ref}:{display(layout.roster_file)}")
+        catalog = catalog_names(_data_dir(layout.roster_file, catalog_dir))
+        return parse_roster(show_file(layout.roster_file, ref), f"{ref}:{display(layout.roster_file)}", catalog=catalog)
     assert layout.agents_dir is not None
     overlay = layout.roster_file
     if overlay is not None and overlay.name not in list_files(overlay.parent, ref):
@@ -111,4 +128,4 @@ def assembled(
     return _check(doc, findings)
 
 
-__all__ = ["LoadedRoster", "assembled", "load_roster", "parse_roster", "roster_at_ref", "shown_path"]
+__all__ = ["LoadedRoster", "assembled", "catalog_names", "load_roster", "parse_roster", "roster_at_ref", "shown_path"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from guardrail.errors import FieldError
 
@@ -22,6 +22,15 @@ class Autonomy(StrEnum):
     AUTONOMOUS = "autonomous"
     HUMAN_APPROVAL = "human_approval"
     LOGGED = "logged"
+
+
+class CatalogNames(NamedTuple):
+    """The governance catalog's tool names and the file that lists them, handed to Roster validation as the
+    context `{"catalog": CatalogNames(...)}`: an agent may then hold any catalog tool without the roster declaring
+    it again (a tool is declared once, in the catalog)."""
+
+    tools: frozenset[str]
+    path: str
 
 
 class _Strict(BaseModel):
@@ -84,8 +93,12 @@ class Roster(_Strict):
     agents: list[Agent] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _references_resolve(self) -> Roster:
-        """Names that point nowhere are typos, caught at load with the field that holds them."""
+    def _references_resolve(self, info: ValidationInfo) -> Roster:
+        """Names that point nowhere are typos, caught at load with the field that holds them. A tool is known when
+        the catalog in the validation context lists it, or the roster's own `tools:` does."""
+        catalog = (info.context or {}).get("catalog")
+        known = set(self.tools) | (catalog.tools if isinstance(catalog, CatalogNames) else set())
+        where = f"the governance tool catalog ({catalog.path})" if isinstance(catalog, CatalogNames) else "tools:"
         seen: set[str] = set()
         for index, agent in enumerate(self.agents):
             if agent.name in seen:
@@ -93,10 +106,8 @@ class Roster(_Strict):
             seen.add(agent.name)
             for key in ("tools", "approval_required_for"):
                 for pos, tool in enumerate(getattr(agent, key)):
-                    if tool not in self.tools:
-                        raise FieldError(
-                            (("agents", index, key, pos)), f"unknown tool {tool!r}: add it to the tools catalog"
-                        )
+                    if tool not in known:
+                        raise FieldError(("agents", index, key, pos), f"unknown tool {tool!r}: add it to {where}")
             for pos, scope in enumerate(agent.data_scopes):
                 if scope not in self.data_classes:
                     raise FieldError(("agents", index, "data_scopes", pos), f"unknown data class {scope!r}")
