@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from tests.support.openai_server import OpenAIServer, ServerConfig
+from tests.support.processes import descendants, parent_of, subreaper, wait_until_gone
 from tests.support.run_project import TaskRecorder, make_project
 
 from guardrail.adapters.journal import Journal, read_rows
@@ -63,22 +64,34 @@ def _wait_for_rows(root: Path, at_least: int, proc: subprocess.Popen[str]) -> Pa
     raise AssertionError("the run journaled nothing in time")
 
 
+def _workers_started(proc: subprocess.Popen[str], count: int) -> set[int]:
+    """The run's processes once `count` workers and each one's policy engine are up (a worker opens its engine
+    before it replays anything)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        tree = _replay_processes(proc.pid)
+        if len(tree) >= 2 * count:
+            return tree
+        time.sleep(0.02)
+    raise AssertionError(f"expected {count} workers with their engines, found {_replay_processes(proc.pid)}")
+
+
+def _replay_processes(pid: int, *, before: frozenset[int] = frozenset()) -> set[int]:
+    """The run's workers and their policy engines: all it started but MLflow's logging process (which ends when
+    its parent's pipe closes, once its import is done; it neither replays nor calls a provider). `before`: this
+    test process's descendants from before the run (another test's MLflow process), left out."""
+    return descendants(pid, besides="mlflow_process") - before
+
+
 def _children(pid: int) -> list[int]:
-    """Direct children of `pid` (Linux /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+    """The run's workers (its direct children among its replay processes)."""
+    return [p for p in _replay_processes(pid) if parent_of(p) == pid]
 
 
-def _start(spec: Path, *extra: str, env: dict[str, str] | None = None, cache: bool = False) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "guardrail.cli.main", "run", str(spec), "--quiet", "--no-track"]
+def _start(
+    spec: Path, *extra: str, env: dict[str, str] | None = None, cache: bool = False, track: bool = False
+) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "guardrail.cli.main", "run", str(spec), "--quiet"] + ([] if track else ["--no-track"])
     argv += [] if cache else ["--no-cache"]
     # its own session: a signal to the group is what a terminal's Ctrl-C sends
     return subprocess.Popen(
@@ -148,37 +161,35 @@ def test_faults_across_workers_end_with_one_row_per_task_and_no_extra_requests(t
 
 
 @pytest.mark.slow
-def test_kill_9_of_the_parent_stops_its_workers_and_resume_asks_no_finished_task(tmp_path: Path) -> None:
+def test_kill_9_of_the_parent_takes_every_worker_and_engine_with_it_and_resume_asks_no_finished_task(
+    tmp_path: Path,
+) -> None:
     recorder = TaskRecorder()
-    with OpenAIServer(ServerConfig(latency_ms=40, responder=recorder)) as server:
+    with OpenAIServer(ServerConfig(latency_ms=40, responder=recorder)) as server, subreaper():
         spec = _project(tmp_path, tasks=120, candidates=_http(server, "a"), concurrency=4)
+        before = frozenset(descendants(os.getpid()))
         proc = _start(spec, "--workers", "2")
         results = _wait_for_rows(tmp_path, 10, proc)
-        workers = _children(proc.pid)
+        tree = _workers_started(proc, 2)
         os.kill(proc.pid, signal.SIGKILL)
+        killed_at = time.monotonic()
         proc.communicate(timeout=10)
-        deadline = time.monotonic() + 10
-        while any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in workers):
-            assert time.monotonic() < deadline, "workers outlived their parent"
-            time.sleep(0.05)
+        # orphans would now be this test's children (a subreaper): every one of the run's processes is gone
+        left = wait_until_gone(tree | _replay_processes(os.getpid(), before=before))
+        assert not left, f"workers or engines outlived their parent: {left}"
+        time.sleep(0.5)  # anything still on the way to the server arrives meanwhile
+        after_kill = [r for r in server.log.entries if r.started > killed_at]
+        assert len(after_kill) <= 4, after_kill  # at most what was in flight at the kill (the concurrency)
         finished = {int(r.task_id.split("-")[1]) for r in read_rows(results)}
         assert 10 <= len(finished) < 120
         recorder.take()
         _finish(spec, "--resume", results.parent.name, "--workers", "2")
         asked = recorder.take()
-    assert len(workers) >= 2
     assert not asked & finished and asked == set(range(120)) - finished
     keys = [r.task_id for r in read_rows(results)]
     assert len(keys) == len(set(keys)) == 120
     assert json.loads((results.parent / "run.json").read_text())["status"] == "finished"
     assert len((results.parent / "transcripts.jsonl").read_text().splitlines()) == 120
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"
 
 
 @pytest.mark.slow
@@ -194,13 +205,18 @@ def test_a_stopped_run_keeps_what_its_workers_sent_and_resumes_to_one_row_per_ta
     tmp_path: Path, interrupt: Callable[[subprocess.Popen[str]], None], code: int, status: str, message: str
 ) -> None:
     recorder = TaskRecorder()
-    with OpenAIServer(ServerConfig(latency_ms=40, responder=recorder)) as server:
+    with OpenAIServer(ServerConfig(latency_ms=40, responder=recorder)) as server, subreaper():
         spec = _project(tmp_path, tasks=120, candidates=_http(server, "a"), concurrency=4)
-        proc = _start(spec, "--workers", "2")
+        before = frozenset(descendants(os.getpid()))
+        # tracking on: MLflow's import warms up meanwhile (it used to, in a thread, hang the exit 3 tries in 7)
+        proc = _start(spec, "--workers", "2", track=True)
         results = _wait_for_rows(tmp_path, 10, proc)
+        tree = _workers_started(proc, 2)
         interrupt(proc)
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=20)  # one Ctrl-C is enough, and quick
         assert proc.returncode == code, err
+        left = wait_until_gone(tree | _replay_processes(os.getpid(), before=before))
+        assert not left, f"a worker or engine outlived the run: {left}"
         assert message in err and "Traceback" not in err
         assert json.loads((results.parent / "run.json").read_text())["status"] == status
         finished = {int(r.task_id.split("-")[1]) for r in read_rows(results)}

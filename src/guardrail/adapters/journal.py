@@ -10,6 +10,7 @@ task, candidate, repeat).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from guardrail.adapters import files
 from guardrail.adapters.loading import Document, schema_error
 from guardrail.core.results import ResultRow
+from guardrail.errors import CouldNotFinish
 
 RESULTS_FILE = "results.jsonl"
 TRANSCRIPTS_FILE = "transcripts.jsonl"
@@ -89,18 +91,34 @@ class Journal:
         self.results_path = run_dir / RESULTS_FILE
         self.transcripts_path = run_dir / TRANSCRIPTS_FILE
         self.fsync = fsync
-        run_dir.mkdir(parents=True, exist_ok=True)
-        _truncate_torn_tail(self.results_path)
+        self.failed = False  # a write failed: the run stops, and closing must not hide why
         self.rows: list[ResultRow] = []
         self.done: set[RowKey] = set()
+        with self._io(self.results_path):
+            run_dir.mkdir(parents=True, exist_ok=True)
+            _truncate_torn_tail(self.results_path)
         for row in read_rows(self.results_path):
             key = row_key(row)
             if key not in self.done:  # never expected; a journal keeps the first outcome of a key
                 self.done.add(key)
                 self.rows.append(row)
-        self._compact_transcripts()
-        self._results: IO[bytes] = self.results_path.open("ab")
-        self._transcripts: IO[bytes] = self.transcripts_path.open("ab")
+        with self._io(self.transcripts_path):
+            self._compact_transcripts()
+            self._results: IO[bytes] = self.results_path.open("ab")
+            self._transcripts: IO[bytes] = self.transcripts_path.open("ab")
+
+    @contextlib.contextmanager
+    def _io(self, path: Path) -> Iterator[None]:
+        """An OS error (a full disk, a lost permission) as CouldNotFinish naming the file; the run stops there and
+        `--resume` finishes it: a torn last line is cut, and a transcript without its row dropped."""
+        try:
+            yield
+        except OSError as exc:
+            self.failed = True
+            raise CouldNotFinish(
+                f"{exc.filename or path}: cannot write: {files.why(exc)}",
+                hint="free space or fix the permissions, then finish the run with --resume RUN_ID",
+            ) from exc
 
     def _compact_transcripts(self) -> None:
         """Keep one transcript per journaled row; drop those of tasks that were in flight at a kill."""
@@ -132,10 +150,12 @@ class Journal:
     def _write(self, row: ResultRow, transcript: dict[str, Any]) -> None:
         """Both lines, each in one write and flushed: the OS has them, so a kill of this process cannot tear
         them (only a crash of the machine before the fsync can)."""
-        self._transcripts.write(json.dumps(transcript, default=str, separators=(",", ":")).encode() + b"\n")
-        self._transcripts.flush()
-        self._results.write(row.model_dump_json().encode() + b"\n")
-        self._results.flush()
+        with self._io(self.transcripts_path):
+            self._transcripts.write(json.dumps(transcript, default=str, separators=(",", ":")).encode() + b"\n")
+            self._transcripts.flush()
+        with self._io(self.results_path):
+            self._results.write(row.model_dump_json().encode() + b"\n")
+            self._results.flush()
         self.done.add(row_key(row))
         self.rows.append(row)
 
@@ -143,7 +163,8 @@ class Journal:
         """Durably record one finished task: its transcript, then its row (flush + fsync)."""
         self._write(row, transcript)
         if self.fsync:
-            os.fsync(self._results.fileno())
+            with self._io(self.results_path):
+                os.fsync(self._results.fileno())
 
     def append_batch(self, outcomes: list[tuple[ResultRow, dict[str, Any]]]) -> None:
         """`append` for many rows with one fsync (a group commit): what a parent journaling for several worker
@@ -151,22 +172,37 @@ class Journal:
         for row, transcript in outcomes:
             self._write(row, transcript)
         if self.fsync and outcomes:
-            os.fsync(self._results.fileno())
+            with self._io(self.results_path):
+                os.fsync(self._results.fileno())
 
     async def append_async(self, row: ResultRow, transcript: dict[str, Any]) -> None:
         """`append` for the event loop: the lines are written on the loop (so they never interleave), the fsync
         runs in a thread, so a slow disk does not stall every other task in flight."""
         self._write(row, transcript)
         if self.fsync:
-            await asyncio.to_thread(os.fsync, self._results.fileno())
+            with self._io(self.results_path):
+                await asyncio.to_thread(os.fsync, self._results.fileno())
 
     def close(self) -> None:
-        for handle in (self._transcripts, self._results):
-            if not handle.closed:
-                handle.flush()
-                if self.fsync:
-                    os.fsync(handle.fileno())
-                handle.close()
+        """Flush, fsync and close both files; an error here is raised unless an earlier one already stopped the
+        run (then the files are closed all the same, and that first error is the one reported)."""
+        problem: CouldNotFinish | None = None
+        failed_before = self.failed
+        for handle, path in ((self._transcripts, self.transcripts_path), (self._results, self.results_path)):
+            if handle.closed:
+                continue
+            try:
+                with self._io(path):
+                    handle.flush()
+                    if self.fsync:
+                        os.fsync(handle.fileno())
+            except CouldNotFinish as exc:
+                problem = problem or exc
+            finally:
+                with contextlib.suppress(OSError):
+                    handle.close()
+        if problem is not None and not failed_before:
+            raise problem
 
     def __enter__(self) -> Journal:
         return self
@@ -175,15 +211,35 @@ class Journal:
         self.close()
 
 
-def write_json_atomic(path: Path, value: Any) -> None:
-    """Replace a JSON file in one step (tmp + fsync + rename), so a kill never leaves half a run.json."""
+def _json_bytes(value: Any) -> bytes:
+    return (json.dumps(value, indent=2, default=str) + "\n").encode()
+
+
+def write_json_atomic(path: Path, value: Any, *, reserve: int = 0) -> None:
+    """Replace a JSON file in one step (tmp + fsync + rename), so a kill never leaves half a run.json. `reserve`
+    trailing spaces (valid JSON whitespace) keep room to rewrite it in place on a disk that fills up later."""
     tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(value, handle, indent=2, default=str)
-        handle.write("\n")
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(_json_bytes(value) + b" " * reserve)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def rewrite_in_place(path: Path, value: Any) -> None:
+    """Overwrite a JSON file's own bytes (no new file: what still works on a full disk when the new text fits in
+    the old one's room). Not atomic: only for marking a run.json that could not be replaced."""
+    data = _json_bytes(value)
+    with path.open("r+b") as handle:
+        room = os.fstat(handle.fileno()).st_size
+        handle.write(data + b" " * max(0, room - len(data)))
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 __all__ = [
@@ -192,6 +248,7 @@ __all__ = [
     "Journal",
     "RowKey",
     "read_rows",
+    "rewrite_in_place",
     "row_key",
     "write_json_atomic",
 ]

@@ -147,17 +147,18 @@ def _import_mlflow() -> Any:
 
 
 def _warm(tracking_uri: str, create: bool) -> None:
-    from guardrail.adapters.mlflow_store import quiet_logs
+    from guardrail.adapters.mlflow_store import quiet_logs, store_creation
 
     tracking = _import_mlflow()
     quiet_logs()
     local = tracking_uri.removeprefix("sqlite:///") if tracking_uri.startswith("sqlite:///") else ""
     if local and (create or Path(local).is_file()):
         Path(local).parent.mkdir(parents=True, exist_ok=True)
-        if not Path(local).exists():
-            with contextlib.suppress(OSError):  # no cache to write to: mlflow creates the store itself, slower
-                _copy_empty_store(Path(local))
-        tracking.MlflowClient(tracking_uri=tracking_uri).search_experiments(max_results=1)
+        with store_creation(tracking_uri):  # two runs starting together: one creates the store, the other waits
+            if not Path(local).exists():
+                with contextlib.suppress(OSError):  # no cache to write to: mlflow creates the store itself, slower
+                    _copy_empty_store(Path(local))
+            tracking.MlflowClient(tracking_uri=tracking_uri).search_experiments(max_results=1)
 
 
 def _copy_empty_store(db: Path) -> None:

@@ -15,6 +15,7 @@ location under the project, because mlflow otherwise writes artifacts to `./mlru
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from guardrail.adapters.locks import creating
 from guardrail.core.comparison import Comparison
 from guardrail.core.gate_input import CandidateVerdict
 from guardrail.core.llm import model_label
@@ -55,6 +57,15 @@ def quiet_logs() -> None:
 
     for name in ("mlflow.store.db.utils", "alembic.runtime.migration", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def store_creation(tracking_uri: str | None) -> contextlib.AbstractContextManager[None]:
+    """Around the first use of a local sqlite store: two runs starting together on a fresh project would both
+    create its tables (`table _alembic_tmp_experiments already exists`); the second waits for the first."""
+    if not tracking_uri or not tracking_uri.startswith("sqlite:///"):
+        return contextlib.nullcontext()
+    db = Path(tracking_uri.removeprefix("sqlite:///"))
+    return creating(db.with_name(db.name + ".lock"), f"MLflow store {db}")
 
 
 def _key(name: str) -> str:
@@ -141,7 +152,8 @@ class _Client:
 
         quiet_logs()
         self.uri = tracking_uri
-        self.client = MlflowClient(tracking_uri=tracking_uri)
+        with store_creation(tracking_uri):  # the client makes (and migrates) a sqlite store as it opens it
+            self.client = MlflowClient(tracking_uri=tracking_uri)
 
     def experiment(self, name: str, artifact_root: Path | None) -> str:
         from mlflow.exceptions import MlflowException

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import secrets
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import guardrail
-from guardrail.adapters.journal import Journal, write_json_atomic
+from guardrail.adapters.journal import Journal
 from guardrail.adapters.roster_layout import RosterLayout
 from guardrail.adapters.suites import LoadedEval, check_environment, load_eval
 from guardrail.adapters.transport import route
@@ -33,16 +32,14 @@ from guardrail.app.agent_loop import Completer, Decider, LoopSettings, MemoDecid
 from guardrail.app.progress import RunProgress
 from guardrail.app.redaction import run_redactor
 from guardrail.app.replay import make_client, open_policy, remaining, replay, replay_cpu_s, work_items
+from guardrail.app.run_folder import RunFolder, new_run_id, open_run_folder
 from guardrail.app.shards import plan_workers, run_sharded
 from guardrail.core.hashing import policies_hash, sha256_file, sha256_tree
 from guardrail.core.llm import is_simulated, model_label
 from guardrail.core.results import CandidateSpec, ResultRow, RunManifest
 from guardrail.core.scoring import count_summary
 from guardrail.core.suite import Candidate
-from guardrail.errors import ConfigError, TooManyErrors
-
-RUN_FILE = "run.json"
-SUMMARY_FILE = "summary.json"
+from guardrail.errors import ConfigError, CouldNotFinish, TooManyErrors
 
 
 @dataclass
@@ -57,6 +54,7 @@ class RunOptions:
     quiet: bool = False
     fsync: bool = True
     workers: int | None = None  # replay processes; None: as many as pay for themselves (shards.plan_workers)
+    keep_lock: bool = False  # the run folder stays locked after run_eval, until RunOutcome.release (the CLI's report)
 
 
 @dataclass
@@ -68,14 +66,15 @@ class RunOutcome:
     rows: list[ResultRow]
     summary: dict[str, Any] = field(default_factory=dict)
     loaded: LoadedEval | None = None
+    folder: RunFolder | None = None  # still locked (RunOptions.keep_lock) until release()
 
     def simulated(self, candidate: str) -> bool:
         return any(c.simulated for c in self.manifest.candidates if c.id == candidate)
 
-
-def new_run_id() -> str:
-    """UTC timestamp + short random: sortable, and unique when two runs start in the same second."""
-    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(2)}"
+    def release(self) -> None:
+        """Unlock the run folder, for another run or resume to write."""
+        if self.folder is not None:
+            self.folder.release()
 
 
 def git_commit(root: Path) -> str | None:
@@ -151,24 +150,6 @@ def _replay_here(
                 model_client.close()
 
 
-def _prepare_dir(loaded: LoadedEval, options: RunOptions) -> tuple[str, Path, RunManifest | None]:
-    out = options.out or loaded.project.reports
-    if options.resume:
-        run_dir = out / options.resume
-        manifest_path = run_dir / RUN_FILE
-        if not manifest_path.is_file():
-            raise ConfigError(
-                f"no run {options.resume!r} to resume (no {RUN_FILE})", path=str(run_dir), field="--resume"
-            )
-        try:
-            previous = RunManifest.model_validate_json(manifest_path.read_bytes())
-        except ValueError as exc:
-            raise ConfigError(f"unreadable run manifest: {exc}", path=str(manifest_path)) from None
-        return options.resume, run_dir, previous
-    run_id = new_run_id()
-    return run_id, out / run_id, None
-
-
 def run_eval(
     spec_path: Path,
     options: RunOptions | None = None,
@@ -183,8 +164,32 @@ def run_eval(
     replay has started (after any worker processes are forked), e.g. to start MLflow's logging process."""
     options = options or RunOptions()
     loaded = load_eval(spec_path)
+    reports = options.out or loaded.project.reports
+    folder = open_run_folder(reports, options.resume, out_given=options.out is not None)
+    try:
+        outcome = _run(loaded, folder, options, client=client, progress=progress, on_replay=on_replay)
+    except BaseException:
+        folder.abandon()
+        raise
+    if options.keep_lock:
+        outcome.folder = folder
+    else:
+        folder.release()
+    return outcome
+
+
+def _run(
+    loaded: LoadedEval,
+    folder: RunFolder,
+    options: RunOptions,
+    *,
+    client: Completer | None,
+    progress: RunProgress | None,
+    on_replay: Callable[[], None] | None,
+) -> RunOutcome:
+    """run_eval in its locked run folder."""
     spec = loaded.spec
-    run_id, run_dir, previous = _prepare_dir(loaded, options)
+    run_id, run_dir, previous = folder.run_id, folder.path, folder.previous
     hashes, suite_hashes = input_hashes(loaded)
     if previous is not None:
         changed = [k for k, v in hashes.items() if previous.hashes.get(k) not in (None, v)]
@@ -253,7 +258,7 @@ def run_eval(
             cpu_s = replay_cpu_s(loaded, candidates, journal.done, no_cache=options.no_cache)
             workers = plan_workers(options.workers, todo, loaded, concurrency, cpu_s=cpu_s)
         manifest = manifest.model_copy(update={"workers": workers})
-        write_json_atomic(run_dir / RUN_FILE, manifest.model_dump(mode="json"))
+        folder.write_manifest(manifest)
         total = loaded.task_count * len(candidates) * spec.repeats
         settings = LoopSettings(
             run_id=run_id, max_steps=spec.max_steps, timeout_s=spec.timeout_s, seed=spec.seed, redactor=redactor
@@ -300,11 +305,17 @@ def run_eval(
     finally:
         policy.close()
         if journal is not None:
-            journal.close()
+            closing: CouldNotFinish | None = None
+            try:
+                journal.close()
+            except CouldNotFinish as exc:  # the last flush failed (a full disk): the run did not finish
+                closing = exc if status == "finished" else None
+                status = "failed"
             manifest = manifest.model_copy(update={"status": status, "finished_at": datetime.now(UTC)})
-            if run_dir.is_dir():
-                write_json_atomic(run_dir / RUN_FILE, manifest.model_dump(mode="json"))
-                write_json_atomic(run_dir / SUMMARY_FILE, summary_document(manifest, journal.rows))
+            # quietly when another error is on its way out: marking run.json must not hide why the run stopped
+            folder.finish(manifest, summary_document(manifest, journal.rows), quietly=status != "finished")
+            if closing is not None:
+                raise closing
     rows = journal.rows
     return RunOutcome(
         run_dir=run_dir, manifest=manifest, rows=rows, summary=summary_document(manifest, rows), loaded=loaded

@@ -8,10 +8,19 @@ litellm or an in-process simulated model is CPU-bound long before the provider i
 1/n share of every provider budget (concurrency, rpm, tpm), and sends each outcome back through a pipe as it
 finishes. The parent alone writes the journal and drives the progress bar, so resume, `kill -9` and Ctrl-C behave as
 in one process:
-- Ctrl-C: the workers ignore it; the parent stops them, journals every outcome they had already sent, exits 130.
-- `kill -9` of the parent: each worker notices within half a second and exits; the journal has every finished task.
+- Ctrl-C: the workers ignore it; the parent stops them, journals every outcome they had already sent (waiting at
+  most `_STOP_GRACE_S`, then killing), exits 130. One Ctrl-C is always enough.
+- `kill -9` of the parent: the kernel kills every worker at once (`PR_SET_PDEATHSIG`, `adapters/lifeline.py`), and
+  each worker's policy engine with it; nothing calls a provider after the kill; the journal has every finished task.
 - a worker that dies or fails: the others are stopped, their finished outcomes kept, and the run fails (exit 3)
-  with the worker's error; `--resume` finishes it.
+  with the worker's error; `--resume` finishes it. A worker that will not exit is killed, never waited for.
+Each worker closes its siblings' pipe ends (held open, they would hide a parent's end from a sibling) and the run
+lock it inherited (`adapters/locks.py`), so nothing it holds keeps a pipe open or a lock taken.
+
+Why not `concurrent.futures.ProcessPoolExecutor` (or multiprocessing's spawn/forkserver): it removes none of these
+failure modes (its workers outlive a killed parent too, and a running job cannot be cancelled), and a fresh
+interpreter per worker pays the import of litellm and the pickling of the loaded eval, which fork shares for free;
+docs/reliability.md has the figures.
 
 Fork only (Linux), and only while no other thread runs: the workers inherit the loaded eval and the imported SDK
 instead of paying seconds to import it again. Elsewhere the run stays in one process.
@@ -33,6 +42,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from guardrail.adapters import lifeline
 from guardrail.adapters.cache import ResponseCache
 from guardrail.adapters.journal import Journal, RowKey
 from guardrail.adapters.suites import LoadedEval
@@ -46,8 +56,7 @@ from guardrail.errors import CouldNotFinish, GuardrailError
 # response cache, and the parent's work on what it sends back (bench/bench_cli.py; the CPU it saves is estimated by
 # app/replay.replay_cpu_s).
 WORKER_START_S = 0.25
-_WATCH_PARENT_S = 0.5
-_STOP_GRACE_S = 10.0
+_STOP_GRACE_S = 5.0  # how long stopping workers may take to send what they finished before they are killed
 
 
 def plan_workers(requested: int | None, items: int, loaded: LoadedEval, concurrency: int, *, cpu_s: float) -> int:
@@ -111,14 +120,36 @@ def run_sharded(
     if not no_cache:  # created here, once: workers creating it at the same instant would find it locked
         ResponseCache(cache_path(loaded)).close()
     children: dict[Connection, Any] = {}
+    procs: list[Any] = []  # every worker, until it is reaped: one that sent its last word may still be running
     gc.freeze()  # the imported SDKs' objects stay shared with the workers: a collection there would copy their pages
-    for shard in range(workers):
-        receiver, sender = ctx.Pipe(duplex=False)
-        # not a daemon: a worker has a child of its own (its policy engine); the finally below reaps it instead
-        proc = ctx.Process(target=_worker, args=(sender, job, shard), name=f"replay worker {shard + 1}/{workers}")
-        proc.start()
-        sender.close()
-        children[receiver] = proc
+    try:
+        for shard in range(workers):
+            receiver, sender = ctx.Pipe(duplex=False)
+            siblings = tuple(children)  # the receivers forked so far: this worker must not hold them open
+            # not a daemon: a worker has a child of its own (its policy engine); the finally below reaps it instead
+            proc = ctx.Process(
+                target=_worker, args=(sender, job, shard, siblings), name=f"replay worker {shard + 1}/{workers}"
+            )
+            proc.start()
+            procs.append(proc)
+            sender.close()
+            children[receiver] = proc
+        _supervise(children, journal, progress, started)
+    finally:
+        for proc in procs:  # workers that would not stop, or would not exit after their last message
+            if proc.is_alive():
+                proc.kill()
+            proc.join()
+        for conn in children:
+            conn.close()
+        gc.unfreeze()
+
+
+def _supervise(
+    children: dict[Connection, Any], journal: Journal, progress: RunProgress, started: Callable[[], None]
+) -> None:
+    """Journal what the workers send until they are all done; on a failure or Ctrl-C, stop them and keep what they
+    had already sent, within `_STOP_GRACE_S`."""
     failure: BaseException | None = None
     deadline: float | None = None  # once stopping: when workers that have not stopped get killed
     try:
@@ -127,7 +158,7 @@ def run_sharded(
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             ready: list[Any] = wait(list(children), timeout=timeout)
             if not ready:
-                break  # stopping, and out of patience: the finally kills what is left
+                break  # stopping, and out of patience: the caller kills what is left
             problem = _collect(ready, children, journal, progress)
             if problem is not None and failure is None:
                 failure = problem
@@ -136,12 +167,8 @@ def run_sharded(
     except BaseException as exc:  # Ctrl-C (or a journal write failing): keep what the workers already sent
         failure = exc
         _stop(children.values())
-        _drain(children, journal, progress)
-    finally:
-        for proc in children.values():  # only workers that would not stop
-            proc.kill()
-            proc.join()
-        gc.unfreeze()
+        with contextlib.suppress(BaseException):  # a second Ctrl-C here only cuts the wait short
+            _drain(children, journal, progress, time.monotonic() + _STOP_GRACE_S)
     if failure is not None:
         raise failure
 
@@ -171,7 +198,8 @@ def _receive(
         message = conn.recv()
     except EOFError:
         proc = children.pop(conn)
-        proc.join(_STOP_GRACE_S)
+        conn.close()
+        proc.join(_STOP_GRACE_S)  # it closed its pipe: it is exiting (if not, run_sharded kills it)
         if proc.exitcode in (0, -signal.SIGTERM):
             return None  # finished, or stopped by us
         return CouldNotFinish(
@@ -183,13 +211,14 @@ def _receive(
         rows.append((message[1], message[2]))
         return None
     children.pop(conn).join(_STOP_GRACE_S)
+    conn.close()
     return message[1] if kind == "error" else None
 
 
-def _drain(children: dict[Connection, Any], journal: Journal, progress: RunProgress) -> None:
-    """Journal every outcome still in the pipes of stopping workers."""
+def _drain(children: dict[Connection, Any], journal: Journal, progress: RunProgress, deadline: float) -> None:
+    """Journal every outcome still in the pipes of stopping workers, until `deadline`."""
     while children:
-        ready: list[Any] = wait(list(children), timeout=_STOP_GRACE_S)
+        ready: list[Any] = wait(list(children), timeout=max(0.0, deadline - time.monotonic()))
         if not ready:
             return
         _collect(ready, children, journal, progress)
@@ -200,10 +229,14 @@ def _stop(procs: Any) -> None:
         proc.terminate()  # SIGTERM: the worker cancels its replay and reports nothing
 
 
-def _worker(conn: Connection, job: _Job, shard: int) -> None:
+def _worker(conn: Connection, job: _Job, shard: int, siblings: tuple[Connection, ...]) -> None:
     """One worker process: its items through the ordinary replay, each outcome sent to the parent."""
+    lifeline.die_with_parent(job.parent)  # first: a kill -9 of the parent must take this process with it
+    lifeline.children_die_with_me()  # and its policy engine
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # until the replay runs: nothing to keep yet
+    for sibling in siblings:  # a sibling's pipe held open here would hide the parent's end from it
+        sibling.close()
     try:
         client = make_client(
             job.loaded, job.candidates, concurrency=job.concurrency, no_cache=job.no_cache, shards=job.shards
@@ -229,7 +262,7 @@ def _worker(conn: Connection, job: _Job, shard: int) -> None:
 
 async def _replay_shard(conn: Connection, job: _Job, shard: int, client: Any, policy: MemoDecider) -> None:
     """The replay, cancelled (between steps, never inside a lock: a signal raising into arbitrary code can leave
-    one held) by the parent's SIGTERM or by the parent's death."""
+    one held) by the parent's SIGTERM. The parent's death needs no watching: the kernel kills this process."""
     main = asyncio.current_task()
     assert main is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
@@ -237,17 +270,8 @@ async def _replay_shard(conn: Connection, job: _Job, shard: int, client: Any, po
     async def sink(outcome: TaskOutcome) -> None:
         conn.send(("row", outcome.row, outcome.transcript))
 
-    async def watch_parent() -> None:
-        while os.getppid() == job.parent:
-            await asyncio.sleep(_WATCH_PARENT_S)
-        main.cancel()  # the parent was killed: nobody would journal what this worker finishes
-
-    watcher = asyncio.create_task(watch_parent())
-    try:
-        items = work_items(job.loaded, job.candidates, job.done, shard=shard, shards=job.shards)
-        await replay(job.loaded, job.candidates, items, sink, client, policy, job.settings, job.concurrency)
-    finally:
-        watcher.cancel()
+    items = work_items(job.loaded, job.candidates, job.done, shard=shard, shards=job.shards)
+    await replay(job.loaded, job.candidates, items, sink, client, policy, job.settings, job.concurrency)
 
 
 def _send_quietly(conn: Connection, message: object) -> None:

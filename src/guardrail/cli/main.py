@@ -6,9 +6,13 @@ so `guardrail policy test` and `guardrail gate` start fast.
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import sys
+import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 import typer
 
@@ -77,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         code = ExitCode.INTERRUPTED
+    except OSError as exc:  # the last line of defence: an OS error no adapter translated (a full disk, a lost mount)
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"guardrail: could not finish: {where}{exc.strerror or exc}", err=True)
+        return int(ExitCode.COULD_NOT_FINISH)
     except typer.Exit as exc:
         code = exc.exit_code
     except Exception as exc:
@@ -91,7 +99,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    code = main()
+    finish(main())
+
+
+def finish(code: int) -> NoReturn:
+    """Exit with `code`. While a daemon thread still runs, skip the interpreter's shutdown: it freezes that thread
+    wherever it is, perhaps holding an import lock, and a finalizer that imports (litellm's HTTP handler does) then
+    waits for it forever; Ctrl-C of a run hung that way 3 times in 7 while MLflow's import warmed up in a thread.
+    Everything a command writes is written and fsynced before it returns."""
+    if any(thread.daemon and thread.is_alive() for thread in threading.enumerate()):
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
     # Leave without the interpreter's final garbage collection: it walks every object the SDKs created (seconds
     # after a run that imported litellm or mlflow) only to free memory the OS takes back at exit anyway.
     gc.freeze()

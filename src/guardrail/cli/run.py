@@ -76,7 +76,9 @@ def run(
         "Linux only; 1 keeps the run in one process).",
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Ask the models again; ignore cached responses."),
-    resume: str | None = typer.Option(None, "--resume", metavar="RUN_ID", help="Finish an interrupted run."),
+    resume: str | None = typer.Option(
+        None, "--resume", metavar="RUN_ID", help="Finish an interrupted run: its folder name under the reports folder."
+    ),
     out: Path | None = typer.Option(None, "--out", metavar="DIR", help="Reports folder (default: reports/)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     no_track: bool = NO_TRACK,
@@ -94,11 +96,15 @@ def run(
         out=out,
         quiet=quiet,
         workers=workers,
+        keep_lock=True,  # the reports below are written into the run folder too
     )
     outcome = run_eval(eval_path, options, on_replay=lambda: prefetch_tracking(not no_track, tracking_uri, eval_path))
-    show_counts(outcome)
-    project = outcome.loaded.project if outcome.loaded is not None else None
-    report = report_and_show(outcome.run_dir, track=not no_track, tracking_uri=tracking_uri, project=project)
+    try:
+        show_counts(outcome)
+        project = outcome.loaded.project if outcome.loaded is not None else None
+        report = report_and_show(outcome.run_dir, track=not no_track, tracking_uri=tracking_uri, project=project)
+    finally:
+        outcome.release()
     check_error_budget(outcome)
     fail_if_denied(report)
 

@@ -1,0 +1,44 @@
+"""The entry point's exit: a daemon thread still running (an SDK warming up beside a run that stopped early) must
+not hang the process after its message is printed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+# A daemon thread is inside an import that never ends (it holds that module's import lock); an object whose
+# finalizer imports the same module is alive at exit. A normal interpreter shutdown freezes the thread and then
+# runs the finalizer, which waits for the lock forever: the hang Ctrl-C of a split run used to end in.
+HANG_AT_EXIT = """
+import sys, threading, time
+sys.path.insert(0, sys.argv[1])
+from guardrail.cli.main import finish
+started = threading.Event()
+def slow_import():
+    started.set()
+    import never_done
+threading.Thread(target=slow_import, daemon=True).start()
+started.wait()
+time.sleep(0.2)
+class Finalizer:
+    def __del__(self):
+        import never_done
+cycle = Finalizer()
+cycle.me = cycle  # garbage the interpreter's last collection finalizes
+del cycle
+print("leaving", flush=True)
+finish(7)
+"""
+
+
+def test_exit_does_not_wait_for_a_daemon_thread_stuck_in_an_import(tmp_path: Path) -> None:
+    (tmp_path / "never_done.py").write_text("import time\nwhile True:\n    time.sleep(1)\n")
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{tmp_path}"}
+    proc = subprocess.run(
+        [sys.executable, "-c", HANG_AT_EXIT, str(tmp_path)], env=env, capture_output=True, text=True, timeout=20
+    )
+    assert (proc.returncode, proc.stdout) == (7, "leaving\n"), proc.stderr
