@@ -1,6 +1,7 @@
 """Every kind of file a user hands guardrail (roster, suite YAML and JSONL, tool file, eval spec, policy data,
-approvals, waivers, evidence, a run's manifest and journal) goes through the guarded loading path: a hostile file of
-any kind ends in an input error (exit 2) that names it, never a traceback, a crash, a hang or unbounded memory.
+approvals, waivers, evidence, a run's manifest and journal, production traces and decision logs) goes through the
+guarded loading path: a hostile file of any kind ends in an input error (exit 2) that names it, never a traceback, a
+crash, a hang or unbounded memory.
 
 Two batteries: each file-system hazard at each kind's path (a table), and a seeded property test that mutates a
 valid file of each kind with random and hostile values (hypothesis, derandomized so CI sees the same cases).
@@ -30,12 +31,14 @@ from guardrail.adapters.journal import read_rows
 from guardrail.adapters.rego import load_bundle
 from guardrail.adapters.roster_file import load_roster
 from guardrail.adapters.suites import load_eval, load_suite
+from guardrail.adapters.traces import observations
 from guardrail.app.governance import load_approvals, load_waivers
 from guardrail.app.report import read_manifest
 from guardrail.errors import ExitCode, InputError
 
 EVIDENCE = "evidence/0123abcd.json"
 RUN = "reports/20260101T000000Z-abcd"
+TRACES = Path(__file__).resolve().parents[2] / "examples/traces"
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,13 @@ KINDS = {
     "run-manifest": Kind(f"{RUN}/run.json", "json", lambda r: read_manifest(r / RUN), MANIFEST),
     "journal": Kind(f"{RUN}/results.jsonl", "jsonl", lambda r: read_rows(r / RUN / "results.jsonl"), ROW),
 }
+for _name, _file in (("otlp", "otlp-genai"), ("claude-code", "claude-code"), ("decision-log", "decisions")):
+    KINDS[f"{_name}-trace"] = Kind(
+        f"traces/{_file}.jsonl",
+        "jsonl",
+        lambda r, f=_file: list(observations(r / f"traces/{f}.jsonl")),  # type: ignore[misc]
+        json.loads((TRACES / f"{_file}.jsonl").read_text().splitlines()[0]),
+    )
 
 
 @contextmanager
@@ -206,7 +216,17 @@ HOSTILE_YAML = [
     "{a: 1, a: 2}",
     "? [k]\n: v",
 ]
-HOSTILE_JSON = ["[" * 100_000 + "]" * 100_000, "NaN", "-Infinity", "1e999", "9" * 5000, '"\\ud800"', "[1,", "{}}"]
+HOSTILE_JSON = [
+    "[" * 100_000 + "]" * 100_000,
+    '"' + "[" * 100_000 + '"',  # a string holding JSON nested 100,000 deep (trace attributes are parsed again)
+    "NaN",
+    "-Infinity",
+    "1e999",
+    "9" * 5000,
+    '"\\ud800"',
+    "[1,",
+    "{}}",
+]
 MARK = "__HOSTILE__"
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),

@@ -127,6 +127,8 @@ def read_records(path: Path) -> Iterator[tuple[int, Any]]:
                 if first and raw.lstrip()[:1] in (b"{", b"["):
                     try:
                         json.loads(raw)
+                    except RecursionError:
+                        pass  # a line of its own, nested too deep: parse_json below names its line
                     except ValueError:  # not a line of its own: the file is one pretty-printed document
                         yield from _whole_document(path)
                         return

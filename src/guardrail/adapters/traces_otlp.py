@@ -107,7 +107,7 @@ def json_object(value: Any) -> dict[str, Any] | None:
     if isinstance(value, str):
         try:
             parsed = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # an attribute's text, not a file: kept raw when it is not JSON
             return {"_raw": value}
         return parsed if isinstance(parsed, dict) else {"_raw": value}
     return {"_raw": value}

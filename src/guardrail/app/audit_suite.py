@@ -70,7 +70,7 @@ def recorded_messages(raw: Any) -> list[dict[str, Any]] | None:
     if isinstance(raw, str):
         try:
             value = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             return [{"role": "user", "content": raw}] if raw.strip() else None
     if isinstance(value, dict) and isinstance(value.get("messages"), list):
         value = value["messages"]

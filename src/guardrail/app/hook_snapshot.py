@@ -117,7 +117,7 @@ def _read(path: Path) -> Snapshot | None:
             agents=raw["agents"],
             aliases=raw["aliases"],
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None  # absent, or damaged: rebuild
 
 
