@@ -24,6 +24,7 @@ from guardrail.adapters.rego_rewrite import Rewritten, is_internal, rewrite
 from guardrail.errors import ConfigError, EngineError, GuardrailError, PolicyError
 
 DEFAULT_TIMEOUT_S = 10.0
+START_HINT = "to start a project with the bundled policies, run `guardrail init`"
 _ERROR_AT = re.compile(r"-->\s*(?P<path>.+?):(?P<line>\d+):(?P<col>\d+)")
 _ERROR_MSG = re.compile(r"^error:\s*(?P<msg>.+)$", re.MULTILINE)
 _INTERPOLATION = re.compile(r'^\s*\d+ \|.*\$"', re.MULTILINE)  # the located source line regorus quotes
@@ -96,7 +97,7 @@ def load_bundle(
 ) -> PolicyBundle:
     """Read every `.rego` under policy_dir and the data files under its `data/` folder."""
     if not policy_dir.exists():
-        raise PolicyError(f"{policy_dir}: policy directory not found", hint="pass --policies DIR")
+        raise PolicyError(f"{policy_dir}: policy directory not found", hint=f"pass --policies DIR; {START_HINT}")
     if not policy_dir.is_dir():
         raise PolicyError(f"{policy_dir}: not a directory")
     from guardrail.adapters.loading import read_text
@@ -112,7 +113,7 @@ def load_bundle(
         except ConfigError as exc:  # a FIFO, a device, a symlink loop, too large, not UTF-8
             raise PolicyError(f"{rel}: cannot read: {exc.message_only}") from exc
     if not bundle.modules:
-        raise PolicyError(f"{policy_dir}: no .rego files found")
+        raise PolicyError(f"{policy_dir}: no .rego files found", hint=START_HINT)
     data_dir = policy_dir / "data"
     if data_dir.is_dir():
         for path in sorted(data_dir.iterdir()):
@@ -137,7 +138,8 @@ def load_paths(
     seen: set[str] = set()
     for path in paths:
         if not path.exists():
-            raise PolicyError(f"{path}: policy directory not found", hint="pass policy folders or .rego files")
+            hint = f"pass policy folders or .rego files; {START_HINT}"
+            raise PolicyError(f"{path}: policy directory not found", hint=hint)
         if path.is_dir():
             part = load_bundle(path, include_tests=include_tests, display_root=display_root)
             modules = part.modules
@@ -157,7 +159,7 @@ def load_paths(
                 seen.add(module[0])
                 bundle.modules.append(module)
     if not bundle.modules:
-        raise PolicyError(f"{', '.join(str(p) for p in paths)}: no .rego files found")
+        raise PolicyError(f"{', '.join(str(p) for p in paths)}: no .rego files found", hint=START_HINT)
     add_data_files(bundle, extra_data)
     return bundle
 

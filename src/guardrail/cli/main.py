@@ -31,6 +31,7 @@ app = typer.Typer(
 
 # Command modules, each exposing `register(app)`. Add a name here when adding a command group.
 COMMAND_MODULES: tuple[str, ...] = (
+    "init",
     "policy",
     "policy_bundle",
     "roster",
