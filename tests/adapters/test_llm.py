@@ -168,7 +168,7 @@ def test_keys_in_provider_errors_are_scrubbed(serve: Serve, send: Call) -> None:
     assert isinstance(result, CallError) and result.kind == "auth"
     assert LEAKY_KEY not in result.message
     assert "SECRET0123456789" not in result.message
-    assert "[redacted]" in result.message
+    assert "[REDACTED:credential]" in result.message
 
 
 def test_unknown_provider_is_a_bad_request_not_a_crash() -> None:
@@ -193,7 +193,7 @@ FAKE_AWS_KEY = "AKIA" + "ABCDEFGHIJKLMNOP"  # assembled so no key-shaped literal
 def test_scrub_removes_credentials(text: str, secret: str) -> None:
     cleaned = llm.scrub(text)
     assert secret not in cleaned
-    assert "[redacted]" in cleaned
+    assert "[REDACTED:credential]" in cleaned
 
 
 def test_scrub_keeps_ordinary_text() -> None:

@@ -7,7 +7,7 @@ throttle and the cache above it must count and shape every request themselves.
     call_once_with_hint(request) -> (Completion | CallError, retry_after_s | None)   # for the retry loop
     LiteLLMTransport()        # the same, as the transport registry's catch-all (adapters/transport.py)
     classify(exc, model) -> (CallError, retry_after_s | None)
-    scrub(text) -> text without anything that looks like a credential
+    scrub(text) -> text with credentials marked, by the redactor every output uses
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import contextlib
 import functools
 import json
 import os
-import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -36,33 +35,18 @@ from guardrail.core.llm import (
     provider_of,
 )
 from guardrail.core.llm import TransportRoute as Route
+from guardrail.core.redact import Redactor
 
 Prices = Mapping[str, tuple[float, float]]  # model id -> (input cost per token, output cost per token)
 
+_REDACTOR = Redactor.default()
 # Our own deadline, a little after the provider's: it fires only when a provider ignores its timeout.
 _TIMEOUT_GRACE_S = 1.0
 
-_SECRETS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{4,}"), r"\1 [redacted]"),
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{4,}"), "[redacted]"),
-    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{12,}\b"), "[redacted]"),
-    (re.compile(r"\bAIza[0-9A-Za-z_-]{20,}"), "[redacted]"),
-    (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), "[redacted]"),
-    (
-        re.compile(
-            r"(?i)((?:api[_-]?key|x-api-key|secret|token|password|authorization)[\"']?\s*[:=]\s*[\"']?)"
-            r"(?!\[redacted\])[^\s\"',;}]{3,}"
-        ),
-        r"\1[redacted]",
-    ),
-)
-
-
 def scrub(text: str) -> str:
-    """Replace anything that looks like a credential; provider errors echo keys back (OpenAI's 401 does)."""
-    for pattern, replacement in _SECRETS:
-        text = pattern.sub(replacement, text)
-    return text
+    """`text` with credentials (and any personal data) marked `[REDACTED:<kind>]` by the one redactor every
+    output uses (core/redact.py): provider errors echo keys back (OpenAI's 401 does)."""
+    return _REDACTOR.text(text)
 
 
 # Modules litellm imports lazily on its first call (and on the first call with tools): seconds of blocking imports
