@@ -25,6 +25,7 @@ from typing import Any
 
 import guardrail
 from guardrail.adapters.journal import Journal
+from guardrail.adapters.rego import PolicyEngine
 from guardrail.adapters.roster_layout import RosterLayout
 from guardrail.adapters.suites import LoadedEval, check_environment, load_eval
 from guardrail.adapters.transport import route
@@ -36,6 +37,7 @@ from guardrail.app.run_folder import RunFolder, new_run_id, open_run_folder
 from guardrail.app.shards import plan_workers, run_sharded
 from guardrail.core.hashing import policies_hash, sha256_file, sha256_tree
 from guardrail.core.llm import is_simulated, model_label
+from guardrail.core.redact import Redactor
 from guardrail.core.results import CandidateSpec, ResultRow, RunManifest
 from guardrail.core.scoring import count_summary
 from guardrail.core.suite import Candidate
@@ -178,44 +180,33 @@ def run_eval(
     return outcome
 
 
-def _run(
+def _candidates(loaded: LoadedEval, folder: RunFolder, options: RunOptions, hashes: dict[str, str]) -> list[Candidate]:
+    """The candidates to replay: a resumed run's own (refused when its inputs changed since), else the options'."""
+    previous = folder.previous
+    if previous is None:
+        return select_candidates(loaded, options.candidates or [])
+    changed = [k for k, v in hashes.items() if previous.hashes.get(k) not in (None, v)]
+    if changed or previous.eval_name != loaded.spec.name:
+        raise ConfigError(
+            f"cannot resume run {folder.run_id}: its inputs changed since ({', '.join(changed) or 'eval name'})",
+            field="--resume",
+            hint="start a new run instead",
+        )
+    return select_candidates(loaded, [c.id for c in previous.candidates])
+
+
+def _manifest(
     loaded: LoadedEval,
     folder: RunFolder,
-    options: RunOptions,
-    *,
-    client: Completer | None,
-    progress: RunProgress | None,
-    on_replay: Callable[[], None] | None,
-) -> RunOutcome:
-    """run_eval in its locked run folder."""
-    spec = loaded.spec
-    run_id, run_dir, previous = folder.run_id, folder.path, folder.previous
-    hashes, suite_hashes = input_hashes(loaded)
-    if previous is not None:
-        changed = [k for k, v in hashes.items() if previous.hashes.get(k) not in (None, v)]
-        if changed or previous.eval_name != spec.name:
-            raise ConfigError(
-                f"cannot resume run {run_id}: its inputs changed since ({', '.join(changed) or 'eval name'})",
-                field="--resume",
-                hint="start a new run instead",
-            )
-        wanted = [c.id for c in previous.candidates]
-    else:
-        wanted = options.candidates or []
-    candidates = select_candidates(loaded, wanted)
-    check_environment(loaded, candidates)
-    redactor = run_redactor(loaded)
-    if spec.judge is not None:  # optional LLM-judge metrics: check the names, load deepeval before any deadline
-        from guardrail.adapters import judge
-
-        judge.validate(spec.judge, path=loaded.project.display(loaded.path))
-        judge.preload()
-    concurrency = options.concurrency or spec.concurrency
-    policy = open_policy(loaded)
+    candidates: list[Candidate],
+    redactor: Redactor,
+    hashes: tuple[dict[str, str], dict[str, str]],
+) -> RunManifest:
+    """run.json as the run starts: what runs, on which inputs (by hash), with which candidates and transports."""
+    spec, previous = loaded.spec, folder.previous
     agent = loaded.roster.roster.agent(spec.agent)
-    now = datetime.now(UTC)
-    manifest = RunManifest(
-        run_id=run_id,
+    return RunManifest(
+        run_id=folder.run_id,
         eval_name=spec.name,
         eval_path=loaded.project.display(loaded.path),
         agent=spec.agent,
@@ -236,66 +227,113 @@ def _run(
         proposed=spec.propose,
         thresholds=spec.thresholds.model_dump(mode="json", exclude_none=True),
         repeats=spec.repeats,
-        suites=suite_hashes,
-        hashes=hashes,
+        suites=hashes[1],
+        hashes=hashes[0],
         task_count=loaded.task_count,
         guardrail_version=guardrail.__version__,
         git_commit=git_commit(loaded.project.root),
-        started_at=previous.started_at if previous else now,
+        started_at=previous.started_at if previous else datetime.now(UTC),
         status="running",
         max_error_rate=spec.max_error_rate,
         judge_model=spec.judge.model if spec.judge else None,
     )
+
+
+@dataclass
+class _Replay:
+    """What one replay needs besides the eval: the journal it writes, the candidates, how it runs."""
+
+    loaded: LoadedEval
+    candidates: list[Candidate]
+    journal: Journal
+    progress: RunProgress
+    settings: LoopSettings
+    concurrency: int
+    options: RunOptions
+
+    def workers(self, client: Completer | None) -> int:
+        """1 with an injected client (it cannot cross a fork), else as many as pay for themselves."""
+        if client is not None:
+            return 1
+        loaded, candidates, done = self.loaded, self.candidates, self.journal.done
+        cpu_s = replay_cpu_s(loaded, candidates, done, no_cache=self.options.no_cache)
+        todo = remaining(loaded, candidates, done)
+        return plan_workers(self.options.workers, todo, loaded, self.concurrency, cpu_s=cpu_s)
+
+    def run(self, workers: int, policy: PolicyEngine, client: Completer | None, started: Callable[[], None]) -> None:
+        if workers > 1:
+            policy.close()  # each worker opens its own
+            run_sharded(
+                self.loaded,
+                self.candidates,
+                self.journal,
+                self.progress,
+                self.settings,
+                workers=workers,
+                concurrency=self.concurrency,
+                no_cache=self.options.no_cache,
+                started=started,
+            )
+        else:
+            _replay_here(
+                self.loaded,
+                self.candidates,
+                self.journal,
+                self.progress,
+                self.settings,
+                policy,
+                client,
+                started,
+                concurrency=self.concurrency,
+                no_cache=self.options.no_cache,
+            )
+
+
+def _run(
+    loaded: LoadedEval,
+    folder: RunFolder,
+    options: RunOptions,
+    *,
+    client: Completer | None,
+    progress: RunProgress | None,
+    on_replay: Callable[[], None] | None,
+) -> RunOutcome:
+    """run_eval in its locked run folder: run.json first, the journal as tasks finish, run.json's status last."""
+    spec = loaded.spec
+    hashes = input_hashes(loaded)
+    candidates = _candidates(loaded, folder, options, hashes[0])
+    check_environment(loaded, candidates)
+    redactor = run_redactor(loaded)
+    if spec.judge is not None:  # optional LLM-judge metrics: check the names, load deepeval before any deadline
+        from guardrail.adapters import judge
+
+        judge.validate(spec.judge, path=loaded.project.display(loaded.path))
+        judge.preload()
+    policy = open_policy(loaded)
+    manifest = _manifest(loaded, folder, candidates, redactor, hashes)
     progress = progress or RunProgress.live(quiet=options.quiet)
     journal: Journal | None = None
     status = "failed"
     try:
-        journal = Journal(run_dir, fsync=options.fsync)
-        todo = remaining(loaded, candidates, journal.done)
-        if client is not None:
-            workers = 1
-        else:
-            cpu_s = replay_cpu_s(loaded, candidates, journal.done, no_cache=options.no_cache)
-            workers = plan_workers(options.workers, todo, loaded, concurrency, cpu_s=cpu_s)
+        journal = Journal(folder.path, fsync=options.fsync)
+        settings = LoopSettings(
+            run_id=folder.run_id, max_steps=spec.max_steps, timeout_s=spec.timeout_s, seed=spec.seed, redactor=redactor
+        )
+        replay_ = _Replay(
+            loaded, candidates, journal, progress, settings, options.concurrency or spec.concurrency, options
+        )
+        workers = replay_.workers(client)
         manifest = manifest.model_copy(update={"workers": workers})
         folder.write_manifest(manifest)
-        total = loaded.task_count * len(candidates) * spec.repeats
-        settings = LoopSettings(
-            run_id=run_id, max_steps=spec.max_steps, timeout_s=spec.timeout_s, seed=spec.seed, redactor=redactor
-        )
+        total, done = loaded.task_count * len(candidates) * spec.repeats, len(journal.done)
 
         def started() -> None:
-            progress.start(total, done=len(journal.done))
+            progress.start(total, done=done)
             if on_replay is not None:
                 on_replay()
 
         try:
-            if workers > 1:
-                policy.close()  # each worker opens its own
-                run_sharded(
-                    loaded,
-                    candidates,
-                    journal,
-                    progress,
-                    settings,
-                    workers=workers,
-                    concurrency=concurrency,
-                    no_cache=options.no_cache,
-                    started=started,
-                )
-            else:
-                _replay_here(
-                    loaded,
-                    candidates,
-                    journal,
-                    progress,
-                    settings,
-                    policy,
-                    client,
-                    started,
-                    concurrency=concurrency,
-                    no_cache=options.no_cache,
-                )
+            replay_.run(workers, policy, client, started)
         finally:
             progress.close()
         status = "finished"
@@ -318,7 +356,7 @@ def _run(
                 raise closing
     rows = journal.rows
     return RunOutcome(
-        run_dir=run_dir, manifest=manifest, rows=rows, summary=summary_document(manifest, rows), loaded=loaded
+        run_dir=folder.path, manifest=manifest, rows=rows, summary=summary_document(manifest, rows), loaded=loaded
     )
 
 
