@@ -73,30 +73,60 @@ needs_approval(name) if name in object.get(agent, "approval_required_for", [])
 
 needs_approval(name) if tools.high_risk(name, roster_tools)
 
-# What personal data in a string argument looks like. Card numbers must also pass the Luhn check, so order and
-# ticket numbers do not count.
-personal_data := {
-	"an email address": `[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`,
-	"a phone number": `(?:\+[0-9]{1,3}[ .-]?\(?[0-9]{1,4}\)?[ .-]?[0-9]{3,4}[ .-]?[0-9]{3,4}|(?:^|[^0-9])\(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}(?:$|[^0-9]))`,
-}
-
-# ASCII classes and explicit edges: Unicode \d and \b inside a counted repeat exceed regorus' compiled-regex limit.
-card_candidate := `(?:^|[^0-9])[0-9](?:[ -]?[0-9]){12,18}(?:$|[^0-9])`
-
-found contains [arg_path, what] if {
+# What personal data in a string argument looks like: data.personal_data, generated from the redactor's own
+# definition (src/guardrail/core/personal_data.py), so the policy and the redactor agree on every string. Each
+# shape's `group` is the personal data; a card number also needs a network's prefix and the Luhn checksum, a phone
+# number 7 to 15 digits, so order numbers, amounts and dates do not count.
+found contains [arg_path, shape.what] if {
 	walk(object.get(call, "args", {}), [path, value])
 	is_string(value)
-	some what, pattern in personal_data
-	regex.match(pattern, value)
+	some shape in data.personal_data.shapes
+	some text in searched(shape, value)
+	some match in regex.find_all_string_submatch_n(shape.pattern, text, -1)
+	accepted(shape.accept, regex.replace(match[shape.group], `[^0-9]`, ""))
 	arg_path := concat(".", [sprintf("%v", [p]) | some p in path])
 }
 
-found contains [arg_path, "a payment card number"] if {
-	walk(object.get(call, "args", {}), [path, value])
-	is_string(value)
-	some candidate in regex.find_n(card_candidate, value, -1)
-	luhn_valid(regex.replace(candidate, `[^0-9]`, ""))
-	arg_path := concat(".", [sprintf("%v", [p]) | some p in path])
+# Without the generated patterns nothing can be recognised: every unapproved external call is refused (fail closed).
+found contains ["all arguments", "data it cannot check: data.personal_data (policies/data/personal_data.yaml) is missing"] if {
+	not data.personal_data.shapes
+}
+
+# The text, and what follows each candidate the digits reject: a shape's edges are consumed characters (no
+# look-around in the regex subset Python and Rego share), so a rejected candidate can hold the edge the next one
+# starts with. The redactor searches on from each candidate's end the same way (core/redact.py).
+searched(shape, value) := {value} | {substring(value, after, -1) |
+	some match in regex.find_all_string_submatch_n(shape.pattern, value, -1)
+	not accepted(shape.accept, regex.replace(match[shape.group], `[^0-9]`, ""))
+	after := (indexof(value, match[0]) + indexof(match[0], match[shape.group])) + count(match[shape.group])
+}
+
+accepted(null, _) := true
+
+accepted("phone", digits) if {
+	[low, high] := data.personal_data.phone_digits
+	low <= count(digits)
+	count(digits) <= high
+}
+
+accepted("card", digits) if {
+	[low, high] := data.personal_data.card_digits
+	low <= count(digits)
+	count(digits) <= high
+	card_network(digits)
+	luhn_valid(digits)
+}
+
+card_network(digits) if {
+	some prefix in data.personal_data.card_prefixes
+	startswith(digits, prefix)
+}
+
+card_network(digits) if {
+	some [n, low, high] in data.personal_data.card_ranges
+	lead := to_number(substring(digits, 0, n))
+	low <= lead
+	lead <= high
 }
 
 luhn_valid(number) if {

@@ -71,6 +71,21 @@ test_email_address_to_external_tool_is_refused if {
 	not contains(v.msg, "jane.doe")
 }
 
+test_without_the_personal_data_patterns_an_external_call_is_refused if {
+	call := {"name": "email.send", "args": {"to": "team", "body": "weekly numbers"}}
+	d := action.decision with input as object.union(base, {"agent": mailer, "call": call})
+		with data.catalog as fx.catalog
+		with data.personal_data as {}
+	rules_of(d) == {"ACT-003"}
+	some v in d.violations
+	contains(v.msg, "data.personal_data (policies/data/personal_data.yaml) is missing")
+}
+
+test_an_external_call_without_personal_data_is_allowed if {
+	d := decide({"agent": mailer, "call": {"name": "email.send", "args": {"to": "team", "body": "order LK-50063, 12/26"}}})
+	not "ACT-003" in rules_of(d)
+}
+
 test_phone_and_card_in_nested_args_are_found if {
 	args := {"body": {"lines": ["call me on +1 415 555 0199", "card 4111 1111 1111 1111"]}}
 	d := decide({"agent": mailer, "call": {"name": "email.send", "args": args}})

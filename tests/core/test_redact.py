@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from guardrail.core.redact import Redactor, luhn
+from guardrail.core.personal_data import luhn
+from guardrail.core.redact import Redactor
 from guardrail.core.redaction_rules import RedactionRules
 
 R = Redactor.default()

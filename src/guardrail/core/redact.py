@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from guardrail.core import secrets
+from guardrail.core import personal_data, secrets
+from guardrail.core.personal_data import ACCEPT
 
 if TYPE_CHECKING:  # the rules are pydantic; the redactor is not, so the live hook can redact without loading it
     from guardrail.core.redaction_rules import RedactionRules
@@ -46,67 +47,6 @@ class SensitiveClass(Protocol):
 
 
 # --- built-in detectors -------------------------------------------------------------------------------------
-
-_EMAIL = re.compile(
-    r"(?<![\w.+%-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![\w-])"
-)
-# The ways cards are written: 4-4-4-4(-3), Amex 4-6-5, Diners 4-6-4 (one separator throughout), or 13-19 digits
-# unbroken; the card network's prefix and Luhn decide.
-_CARD = re.compile(
-    r"(?<![\w-])(?:\d{4}([ -]?)\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -]?)\d{6}\2\d{4,5}|\d{13,19})(?![\w-])"
-)
-_NOT_AFTER = r"(?![\w-]|[.,:/]\d)"  # not glued to more of a number (a decimal, a time, a date)
-_PHONES = (
-    # international: +CC then groups, e.g. +1 415 555 2671, +44 (0)20 7946 0958, +4930123456
-    re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,6}" + _NOT_AFTER),
-    # North American: (415) 555-2671, 415-555-2671, 415.555.2671
-    re.compile(r"(?<![\w.-])(?:\(\d{3}\)[ ]?|\d{3}[-. ])\d{3}[-. ]\d{4}" + _NOT_AFTER),
-    # national with a trunk 0: 020 7946 0958, 07700 900123, 030 12345678
-    re.compile(r"(?<![\w.-])0\d{1,4}[ -]\d{3,4}[ -]?\d{3,4}" + _NOT_AFTER),
-    # French style pairs with one separator throughout: 01 23 45 67 89, 06.12.34.56.78
-    re.compile(r"(?<![\w.-])0[1-9]([ .-])\d{2}(?:\1\d{2}){3}" + _NOT_AFTER),
-    # any number right after a phone word: "call me on 5550199", "Tel: 4155552671"
-    re.compile(
-        r"(?i)\b(?:phone|tel|telephone|mobile|cell|call|whatsapp|sms|fax)\b[^\d\n]{0,15}?"
-        r"(?P<secret>\+?\(?\d[\d ().-]{5,18}\d)" + _NOT_AFTER
-    ),
-)
-_CARD_PREFIXES = ("4", "34", "37", "36", "38", "39", "35", "62", "65", "6011")
-
-
-def luhn(digits: str) -> bool:
-    """The Luhn checksum every payment card number satisfies (and ~90% of other digit strings do not)."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def _card_network(digits: str) -> bool:
-    if not 13 <= len(digits) <= 19:
-        return False
-    two, four = int(digits[:2]), int(digits[:4])
-    return (
-        digits.startswith(_CARD_PREFIXES)
-        or 51 <= two <= 55
-        or 2221 <= four <= 2720
-        or 644 <= int(digits[:3]) <= 649
-        or 300 <= int(digits[:3]) <= 305
-    )
-
-
-def _is_card(match: str) -> bool:
-    digits = re.sub(r"\D", "", match)
-    return _card_network(digits) and luhn(digits)
-
-
-def _is_phone(match: str) -> bool:
-    return 7 <= sum(c.isdigit() for c in match) <= 15
-
 
 @dataclass(frozen=True)
 class _Rule:
@@ -133,10 +73,9 @@ def _may_hold_credential(text: str) -> bool:
     return any(marker in low for marker in secrets.MARKERS)
 
 
-_PERSONAL = (
-    _Rule("email", _EMAIL, guard=_has_at),
-    _Rule("card", _CARD, _is_card, _has_digits),
-    *(_Rule("phone", regex, _is_phone, _has_digits) for regex in _PHONES),
+_PERSONAL = tuple(
+    _Rule(s.kind, s.regex, ACCEPT.get(s.accept or ""), _has_at if s.kind == "email" else _has_digits)
+    for s in personal_data.SHAPES
 )
 
 
@@ -181,20 +120,20 @@ class Redactor:
     # --- text -----------------------------------------------------------------------------------------------
 
     def text(self, s: str) -> str:
-        """`s` with every match of every rule replaced."""
+        """`s` with every match of every rule marked. Each rule looks at `s` as it is (as the action policy's
+        ACT-003 does), and where two rules' matches overlap the earlier rule's wins."""
         if not s:
             return s
         done = self._memo.get(s)
         if done is not None:
             return done
-        out = s
         screen = _may_hold_credential(s)
+        kept: list[tuple[int, int, str]] = []
         for rule in self._rules:
-            if rule.kind == "credential" and not screen:
+            if (rule.kind == "credential" and not screen) or (rule.guard is not None and not rule.guard(s)):
                 continue
-            if rule.guard is not None and not rule.guard(out):
-                continue
-            out = rule.regex.sub(lambda m, r=rule: _replace(m, r), out)  # type: ignore[misc]
+            kept += [span for span in _spans(rule, s) if not any(span[0] < b and a < span[1] for a, b, _ in kept)]
+        out = _marked(s, kept)
         if len(self._memo) >= self.MEMO:
             self._memo.clear()  # bounded; a run's working set refills it at once
         self._memo[s] = out
@@ -262,13 +201,31 @@ def _collect(value: Any, kind: str, found: dict[str, str]) -> None:
             found.setdefault(text, kind)
 
 
-def _replace(match: re.Match[str], rule: _Rule) -> str:
-    """The match with its secret part (the `secret*` group that matched, else all of it) marked."""
-    groups = [g for g, v in match.groupdict().items() if g.startswith("secret") and v is not None]
-    start, end = match.span(groups[0]) if groups else match.span()
-    if rule.accept is not None and not rule.accept(match.string[start:end]):
-        return match.group()
-    return match.string[match.start() : start] + _mark(rule.kind) + match.string[end : match.end()]
+def _spans(rule: _Rule, text: str) -> list[tuple[int, int, str]]:
+    """Where `rule` finds sensitive data in `text`: the secret part of each match (the `secret*` group that
+    matched, else all of it) that its check accepts. The search goes on from the end of that part, not of the
+    match: a shape's edges are consumed characters (the regex subset Rego shares has no look-around), so the comma
+    in "a@x.com,b@y.com" is the first match's end and the second's start."""
+    found: list[tuple[int, int, str]] = []
+    pos = 0
+    while (match := rule.regex.search(text, pos)) is not None:
+        groups = [g for g, v in match.groupdict().items() if g.startswith("secret") and v is not None]
+        start, end = match.span(groups[0]) if groups else match.span()
+        if end > start and (rule.accept is None or rule.accept(text[start:end])):
+            found.append((start, end, rule.kind))
+        pos = max(end, match.start() + 1)
+    return found
+
+
+def _marked(text: str, spans: list[tuple[int, int, str]]) -> str:
+    if not spans:
+        return text
+    out: list[str] = []
+    done = 0
+    for start, end, kind in sorted(spans):
+        out += [text[done:start], _mark(kind)]
+        done = end
+    return "".join(out) + text[done:]
 
 
 def _recurring(v: Any, mark: Callable[[re.Match[str]], str], known: re.Pattern[str]) -> Any:
@@ -283,4 +240,4 @@ def _recurring(v: Any, mark: Callable[[re.Match[str]], str], known: re.Pattern[s
     return v
 
 
-__all__ = ["MARK", "Redactor", "SensitiveClass", "luhn"]
+__all__ = ["MARK", "Redactor", "SensitiveClass"]
