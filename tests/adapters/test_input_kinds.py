@@ -33,7 +33,8 @@ from guardrail.adapters.roster_file import load_roster
 from guardrail.adapters.suites import load_eval, load_suite
 from guardrail.adapters.traces import observations
 from guardrail.app.governance import load_approvals, load_waivers
-from guardrail.app.report import read_manifest
+from guardrail.app.report import read_manifest, read_violation_transcripts
+from guardrail.core.results import ResultRow, Violation
 from guardrail.errors import ExitCode, InputError
 
 EVIDENCE = "evidence/0123abcd.json"
@@ -83,6 +84,7 @@ MANIFEST = {
 }
 APPROVAL = dict(agent="triage", change="tool_added:x", approver="a", reason="r", approved_at="2026-01-01")
 APPROVAL["expires"] = "2026-12-31"
+VIOLATION = Violation(rule="A-001", tool="payments.refund", msg="not granted")
 ROW = {"run_id": "r", "task_id": "t-0000", "suite": "triage", "candidate": "openai/good", "status": "pass"}
 KINDS = {
     "roster": Kind("roster.yaml", "yaml", lambda r: load_roster(r / "roster.yaml"), SEEDS["roster"]),
@@ -108,6 +110,12 @@ KINDS = {
     "evidence": Kind(EVIDENCE, "json", _evidence, {"agent": "triage", "model": "openai/good", "hashes": {}}),
     "run-manifest": Kind(f"{RUN}/run.json", "json", lambda r: read_manifest(r / RUN), MANIFEST),
     "journal": Kind(f"{RUN}/results.jsonl", "jsonl", lambda r: read_rows(r / RUN / "results.jsonl"), ROW),
+    "transcripts": Kind(  # the report shows violations' transcripts; a damaged line is left out, never a crash
+        f"{RUN}/transcripts.jsonl",
+        "jsonl",
+        lambda r: read_violation_transcripts(r / RUN, [ResultRow(**ROW, violations=[VIOLATION])]),
+        {"suite": "triage", "task_id": "t-0000", "candidate": "openai/good", "repeat": 0, "messages": []},
+    ),
 }
 for _name, _file in (("otlp", "otlp-genai"), ("claude-code", "claude-code"), ("decision-log", "decisions")):
     KINDS[f"{_name}-trace"] = Kind(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import platform
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,8 +21,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from guardrail.adapters import files
 from guardrail.adapters.journal import RESULTS_FILE, TRANSCRIPTS_FILE, read_rows, write_json_atomic
-from guardrail.adapters.loading import load_json, schema_error
+from guardrail.adapters.loading import load_json, parse_json, schema_error
 from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED
 from guardrail.app.engine import load_policies, open_engine
 from guardrail.app.evidence import write_evidence
@@ -70,23 +70,19 @@ def read_violation_transcripts(run_dir: Path, rows: list[ResultRow]) -> dict[str
     if not wanted or not path.is_file():
         return out
     kept = 0
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if kept >= MAX_TRANSCRIPTS:
-                break
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn last line after a kill
-            key = (
-                record.get("suite"),
-                record.get("task_id"),
-                record.get("candidate"),
-                record.get("repeat", 0),
-            )
-            if key in wanted:
-                out.setdefault(str(record["candidate"]), []).append(record)
-                kept += 1
+    for _, line in files.iter_lines(path):  # guarded: a run folder handed to `report` is input too
+        if kept >= MAX_TRANSCRIPTS:
+            break
+        try:
+            record = parse_json(line, str(path))
+        except ConfigError:
+            continue  # a torn last line after a kill (or a damaged one): that transcript is not shown
+        if not isinstance(record, dict):
+            continue
+        key = (record.get("suite"), record.get("task_id"), record.get("candidate"), record.get("repeat", 0))
+        if all(isinstance(part, str | int) for part in key) and key in wanted:
+            out.setdefault(str(record["candidate"]), []).append(record)
+            kept += 1
     return out
 
 

@@ -18,7 +18,9 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    return sha256_bytes(path.read_bytes())
+    """Streamed: a suite folder may hold a large file beside its tasks."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def tree_files(root: Path, suffixes: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> list[Path]:
