@@ -12,6 +12,7 @@ import errno
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -103,10 +104,11 @@ def test_a_failed_start_leaves_no_folder_and_out_that_cannot_be_made_is_an_input
     assert info.value.field == "--out" and "/dev/null/x/" in str(info.value)
 
 
-def test_a_full_disk_at_the_write_seam_ends_in_exit_3_marked_and_resumable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    spec = make_project(tmp_path, tasks=30)
+def _failed_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **spec: object) -> tuple[Path, Path]:
+    """A run stopped part-way by a full disk (injected at the journal's fsync): (spec, run folder)."""
+    spec_path = make_project(tmp_path, **spec)  # type: ignore[arg-type]
+    (tmp_path / "policies/gate").mkdir()  # the eval gate `guardrail run` consults after the replay
+    (tmp_path / "policies/gate/eval.rego").write_text((REPO / "policies/gate/eval.rego").read_text())
     real_fsync, calls = os.fsync, 0
 
     def fsync(fd: int) -> None:
@@ -116,17 +118,56 @@ def test_a_full_disk_at_the_write_seam_ends_in_exit_3_marked_and_resumable(
             raise OSError(errno.ENOSPC, "No space left on device")
         real_fsync(fd)
 
-    monkeypatch.setattr(journal_module.os, "fsync", fsync)
-    with pytest.raises(CouldNotFinish, match=r"results\.jsonl: cannot write: No space left on device") as info:
-        run_eval(spec, RunOptions(quiet=True, concurrency=2), client=ScriptedClient())
+    with monkeypatch.context() as patch:
+        patch.setattr(journal_module.os, "fsync", fsync)
+        with pytest.raises(CouldNotFinish, match=r"results\.jsonl: cannot write: No space left on device") as info:
+            run_eval(spec_path, RunOptions(quiet=True, concurrency=2), client=ScriptedClient())
     assert info.value.exit_code == ExitCode.COULD_NOT_FINISH and "--resume" in str(info.value)
-    monkeypatch.setattr(journal_module.os, "fsync", real_fsync)
     (run_dir,) = (tmp_path / "reports").iterdir()
+    return spec_path, run_dir
+
+
+def test_a_full_disk_at_the_write_seam_ends_in_exit_3_marked_and_resumable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, run_dir = _failed_run(tmp_path, monkeypatch, tasks=30)
     assert _status(run_dir) == "failed"
     resumed = run_eval(spec, RunOptions(quiet=True, resume=run_dir.name), client=ScriptedClient())
     keys = _keys(resumed.run_dir)
     assert len(keys) == len(set(keys)) == 60 and _status(run_dir) == "finished"
     assert len((run_dir / "transcripts.jsonl").read_text().splitlines()) == 60
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_two_resumes_of_one_run_at_once_the_second_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, run_dir = _failed_run(tmp_path, monkeypatch, tasks=30, candidates=["sim/frontier", "sim/budget"])
+    argv = [
+        sys.executable,
+        "-m",
+        "guardrail.cli.main",
+        "run",
+        str(spec),
+        "--quiet",
+        "--no-track",
+        "--resume",
+        run_dir.name,
+    ]
+    first = subprocess.Popen(argv, cwd=tmp_path, env=ENV, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while f'"pid": {first.pid}' not in (run_dir / LOCK_FILE).read_text():  # it holds the folder...
+            assert first.poll() is None and time.monotonic() < deadline, "the first resume never took the lock"
+            time.sleep(0.02)
+        os.kill(first.pid, signal.SIGSTOP)  # ...and stays right there while the second one starts
+        second = subprocess.run(argv, cwd=tmp_path, env=ENV, capture_output=True, text=True)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    _, first_err = first.communicate(timeout=300)
+    assert second.returncode == 2 and f"is being written by pid {first.pid} on host" in second.stderr, second.stderr
+    assert first.returncode in (0, 1), first_err
+    keys = _keys(run_dir)
+    assert len(keys) == len(set(keys)) == 60 and _status(run_dir) == "finished"
 
 
 FULL_DISK = """
