@@ -115,10 +115,7 @@ class Journal:
             yield
         except OSError as exc:
             self.failed = True
-            raise CouldNotFinish(
-                f"{exc.filename or path}: cannot write: {files.why(exc)}",
-                hint="free space or fix the permissions, then finish the run with --resume RUN_ID",
-            ) from exc
+            raise cannot_write(exc, path) from exc
 
     def _compact_transcripts(self) -> None:
         """Keep one transcript per journaled row; drop those of tasks that were in flight at a kill."""
@@ -211,6 +208,14 @@ class Journal:
         self.close()
 
 
+def cannot_write(exc: OSError, path: Path) -> CouldNotFinish:
+    """An OS error while writing a run folder: exit 3 naming the file, and how to finish the run."""
+    return CouldNotFinish(
+        f"{path}: cannot write: {files.why(exc)}",
+        hint="free space or fix the permissions, then finish the run with --resume RUN_ID",
+    )
+
+
 def _json_bytes(value: Any) -> bytes:
     return (json.dumps(value, indent=2, default=str) + "\n").encode()
 
@@ -247,6 +252,7 @@ __all__ = [
     "TRANSCRIPTS_FILE",
     "Journal",
     "RowKey",
+    "cannot_write",
     "read_rows",
     "rewrite_in_place",
     "row_key",

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from guardrail.adapters import files
-from guardrail.adapters.journal import rewrite_in_place, write_json_atomic
+from guardrail.adapters.journal import cannot_write, rewrite_in_place, write_json_atomic
 from guardrail.adapters.loading import load_json, schema_error
 from guardrail.adapters.locks import Busy, FileLock
 from guardrail.core.results import RunManifest
@@ -79,7 +79,7 @@ class RunFolder:
                 try:  # no room for a new file: overwrite the old one's reserved bytes
                     rewrite_in_place(path, value)
                 except OSError as exc:
-                    raise _os_error(exc, path) from exc
+                    raise cannot_write(exc, path) from exc
             _write(self.path / SUMMARY_FILE, summary)
         except CouldNotFinish:
             if not quietly:
@@ -90,14 +90,7 @@ def _write(path: Path, value: Any, *, reserve: int = 0) -> None:
     try:
         write_json_atomic(path, value, reserve=reserve)
     except OSError as exc:
-        raise _os_error(exc, path) from exc
-
-
-def _os_error(exc: OSError, path: Path) -> CouldNotFinish:
-    return CouldNotFinish(
-        f"{path}: cannot write: {files.why(exc)}",
-        hint="free space or fix the permissions, then finish the run with --resume RUN_ID",
-    )
+        raise cannot_write(exc, path) from exc
 
 
 def open_run_folder(reports: Path, resume: str | None, *, out_given: bool) -> RunFolder:
