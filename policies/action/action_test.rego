@@ -184,3 +184,12 @@ test_card_numbers_with_high_digits_pass_luhn if {
 	some v in d.violations
 	contains(v.msg, "a payment card number (note)")
 }
+
+# A card-shaped number that starts with 0 is judged, not an evaluation error (the embedded engine's to_number
+# refuses "01"); it reads as a phone number here, as the redactor reads it.
+test_a_card_shaped_number_with_a_leading_zero_is_judged if {
+	d := decide({"agent": mailer, "call": {"name": "email.send", "args": {"body": "0123 4111 1111 1111 1112"}}})
+	some v in d.violations
+	contains(v.msg, "a phone number (body)")
+	not contains(v.msg, "a payment card number")
+}
