@@ -59,7 +59,7 @@ def test_history_holds_the_agents_earlier_calls_with_recorded_arguments(tmp_path
             agent_span("support-triage"),
         ),
     )
-    histories = [j.history for j in events(path)]
+    histories = [j.history.calls for j in events(path)]
     assert histories[0] == []
     assert histories[2] == [{"name": "crm.lookup_order", "args": {"order_id": "1"}, "allowed": True}]
 
@@ -114,4 +114,4 @@ def test_memory_is_bounded_and_a_late_record_continues_its_trace() -> None:
     out += assembler.feed(obs("t0", 5000))  # trace t0 was assembled long ago; its history carries over
     out += assembler.finish()
     assert len(out) == 1001
-    assert [h["args"]["n"] for h in out[-1].history] == [0, 1, 2, 3, 4]
+    assert [h["args"]["n"] for h in out[-1].history.calls] == [0, 1, 2, 3, 4]

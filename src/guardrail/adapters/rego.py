@@ -288,6 +288,15 @@ class RegoEngine:
         except Exception as exc:
             raise self._error(exc, query) from None
 
+    def eval_rule_json(self, rule: str, input_json: str) -> str:
+        """A rule's value as JSON text, for input given as JSON text: no Python object is built on the way in or
+        out (the audit's batches cross a process boundary as text). Undefined is the JSON string `"<undefined>"`."""
+        self._engine.set_input_json(input_json)
+        try:
+            return str(self._engine.eval_rule_as_json(rule))
+        except Exception as exc:
+            raise self._error(exc, rule) from None
+
     def coverage(self) -> dict[str, Any]:
         report = json.loads(self._engine.get_coverage_report_as_json())
         report["files"] = [f for f in report.get("files", []) if not is_internal(str(f.get("path", "")))]

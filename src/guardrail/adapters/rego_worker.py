@@ -232,6 +232,9 @@ class EngineWorker:
     def query(self, query: str, input: Any = None) -> Any:
         return self._call("query", query, input, what=f"evaluating {query}")
 
+    def eval_rule_json(self, rule: str, input_json: str) -> str:
+        return self._call("eval_rule_json", rule, input_json, what=f"evaluating {rule}")
+
     def packages(self) -> list[str]:
         return self._call("packages", what="listing packages")
 

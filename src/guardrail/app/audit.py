@@ -29,7 +29,6 @@ from guardrail.app.audit_policy import (
     action_finding,
     agent_contexts,
     audit_rule_findings,
-    decision_input,
     judged,
 )
 from guardrail.app.audit_score import Tally
@@ -113,21 +112,21 @@ def list_price(model_id: str, input_tokens: int, output_tokens: int) -> float | 
 
 
 def judge_stream(
-    items: Iterable[Judgeable], judge: BatchJudge, roster_agents: set[str]
+    items: Iterable[Judgeable], judge: BatchJudge, roster_agents: set[str], *, batch_size: int = BATCH_SIZE
 ) -> Iterator[tuple[TraceEvent, list[dict[str, Any]] | None]]:
     """Each event with the action policy's violations (None for events the action policy does not judge)."""
     batch: list[Judgeable] = []
 
     def flush() -> Iterator[tuple[TraceEvent, list[dict[str, Any]] | None]]:
-        wanted = [j for j in batch if judged(j.event, roster_agents)]
-        decided = iter(judge.violations([decision_input(j) for j in wanted])) if wanted else iter(())
-        for j in batch:
-            yield j.event, next(decided) if judged(j.event, roster_agents) else None
+        flags = [judged(j.event, roster_agents) for j in batch]
+        decided = iter(judge.violations([j for j, wanted in zip(batch, flags, strict=True) if wanted]))
+        for j, wanted in zip(batch, flags, strict=True):
+            yield j.event, next(decided) if wanted else None
         batch.clear()
 
     for item in items:
         batch.append(item)
-        if len(batch) >= BATCH_SIZE:
+        if len(batch) >= batch_size:
             yield from flush()
     yield from flush()
 

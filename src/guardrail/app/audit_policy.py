@@ -2,15 +2,18 @@
 
 The action policy is the one replay enforces (`data.action.decision`, same input shape), asked once per batch
 through `data.audit.batch.decisions`, so a million calls cost a thousand engine round trips, not a million.
+A batch crosses to the policy worker as one JSON text and its answer comes back as one: each agent's roster facts
+are serialised once per audit and each earlier call once per batch (histories are slices of shared logs).
 The audit rules (`policies/audit/`, AUD-001..) see the window's aggregates in one query.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from guardrail.adapters.rego import UNDEFINED, PolicyEngine
+from guardrail.adapters.rego import UNDEFINED, PolicyEngine, to_json
 from guardrail.adapters.rego_meta import RuleMeta
 from guardrail.app.agent_loop import AgentContext, Decider
 from guardrail.app.audit_stream import Judgeable
@@ -38,39 +41,64 @@ def judged(event: TraceEvent, roster_agents: set[str]) -> bool:
     return event.kind == "tool_call" and event.executed and event.agent in roster_agents
 
 
-def decision_input(item: Judgeable) -> dict[str, Any]:
-    event = item.event
-    return {
-        "context": event.agent,
-        "call": {"name": event.tool, "args": event.args if event.args is not None else {}},
-        "approvals": list(event.approvals),
-        "history": item.history,
-    }
+def batch_document(items: Sequence[Judgeable], contexts_json: dict[str, str]) -> str:
+    """The input of `data.audit.batch.decisions` as JSON text (the shape policies/audit/batch.rego documents).
+
+    Histories become [log, start, end] references: each log an agent's earlier calls in one trace, sent once, cut
+    to the range this batch's events need. Log 0 is empty, for events without history."""
+    ranges: dict[int, list[Any]] = {}  # id(log) -> [log, lowest start, highest end]
+    for _, history in items:
+        if history.end > history.start:
+            seen = ranges.get(id(history.log))
+            if seen is None:
+                ranges[id(history.log)] = [history.log, history.start, history.end]
+            else:
+                seen[1], seen[2] = min(seen[1], history.start), max(seen[2], history.end)
+    index = {key: n for n, key in enumerate(ranges, start=1)}
+    events = []
+    used: set[str | None] = set()
+    for event, history in items:
+        used.add(event.agent)
+        ref = [0, 0, 0]
+        if history.end > history.start:
+            low = ranges[id(history.log)][1]
+            ref = [index[id(history.log)], history.start - low, history.end - low]
+        args = event.args if event.args is not None else {}
+        events.append({"context": event.agent, "call": {"name": event.tool, "args": args},
+                       "approvals": list(event.approvals), "history": ref})  # fmt: skip
+    logs = [[], *(log[low:high] for log, low, high in ranges.values())]
+    contexts = ",".join(f"{json.dumps(name)}:{contexts_json[name]}" for name in used if name in contexts_json)
+    return f'{{"contexts":{{{contexts}}},"logs":{to_json(logs)},"events":{to_json(events)}}}'
 
 
 class BatchJudge:
     """Action decisions for batches of calls: one engine query per batch.
 
     No memo: the input of a recorded call holds the agent's earlier calls in its trace, so two calls almost never
-    share an input (a memo keyed on it measured a 9% hit rate on the demo and cost more than it saved)."""
+    share an input (a memo keyed on it measured a 9% hit rate on the demo and cost more than it saved), and a key
+    on less than the whole input would have to know what the policy reads, which an edited policy may change."""
 
     def __init__(self, engine: Decider, contexts: dict[str, dict[str, Any]]) -> None:
         self.engine, self.contexts = engine, contexts
+        self.contexts_json = {name: to_json(context) for name, context in contexts.items() if name is not None}
         self.queries = self.decided = 0
 
-    def violations(self, inputs: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-        """The action policy's violations for each input (empty when allowed), in order."""
-        if not inputs:
+    def violations(self, items: Sequence[Judgeable]) -> list[list[dict[str, Any]]]:
+        """The action policy's violations for each call (empty when allowed), in order."""
+        if not items:
             return []
-        used = {e["context"] for e in inputs}
-        value = self.engine.query(
-            BATCH_QUERY, {"contexts": {k: v for k, v in self.contexts.items() if k in used}, "events": list(inputs)}
-        )
+        document = batch_document(items, self.contexts_json)
+        as_text = getattr(self.engine, "eval_rule_json", None)  # the embedded engine: JSON text in and out
+        if as_text is not None:
+            value = json.loads(as_text(BATCH_QUERY, document))
+        else:  # an OPA server
+            value = self.engine.query(BATCH_QUERY, json.loads(document))
         self.queries += 1
-        self.decided += len(inputs)
-        if not isinstance(value, list) or len(value) != len(inputs):  # undefined or misaligned: fail closed
+        self.decided += len(items)
+        if not isinstance(value, list) or len(value) != len(items):  # undefined or misaligned: fail closed
             raise EngineError(
-                f"{BATCH_QUERY} gave {'no' if value is UNDEFINED else 'a malformed'} answer for {len(inputs)} call(s)",
+                f"{BATCH_QUERY} gave {'a malformed' if isinstance(value, list) else 'no'} answer for {len(items)} "
+                "call(s)",
                 hint="policies/audit/batch.rego must return one data.action.decision per event",
             )
         return [_violations(d) for d in value]
@@ -168,7 +196,7 @@ __all__ = [
     "action_finding",
     "agent_contexts",
     "audit_rule_findings",
-    "decision_input",
+    "batch_document",
     "event_location",
     "judged",
 ]

@@ -23,8 +23,16 @@ from typing import Any
 
 from guardrail.adapters import ray_data
 from guardrail.adapters.rego import PolicyBundle, RegoEngine
-from guardrail.app.audit_policy import BATCH_SIZE, BatchJudge, decision_input, judged
-from guardrail.app.audit_stream import Judgeable, TraceAssembler, TraceState, Window, assemble_trace, trace_key
+from guardrail.app.audit_policy import BATCH_SIZE, BatchJudge, judged
+from guardrail.app.audit_stream import (
+    History,
+    Judgeable,
+    TraceAssembler,
+    TraceState,
+    Window,
+    assemble_trace,
+    trace_key,
+)
 from guardrail.core.audit import TraceEvent
 from guardrail.errors import CouldNotFinish
 
@@ -60,7 +68,7 @@ def _assemble(
     meta = pickle.dumps((owner.by_source, owner.outside_window))
     return {
         "time": [j.event.time.timestamp() for j in events] + [0.0],
-        "item": [pickle.dumps((j.event.model_dump(), j.history)) for j in events] + [b""],
+        "item": [pickle.dumps((j.event.model_dump(), j.history.calls)) for j in events] + [b""],
         "meta": [b""] * len(events) + [meta],
     }
 
@@ -87,11 +95,11 @@ class PolicyJudge:
         for blob in batch["item"]:
             if blob:
                 data, history = pickle.loads(blob)
-                items.append(Judgeable(TraceEvent.model_validate(data), history))
+                items.append(Judgeable(TraceEvent.model_validate(data), History.of(history)))
             else:
                 items.append(None)
         wanted = [j for j in items if j is not None and judged(j.event, set(self.contexts))]
-        decided = iter(self.judge.violations([decision_input(j) for j in wanted]))
+        decided = iter(self.judge.violations(wanted))
         verdicts = [
             pickle.dumps(next(decided)) if j is not None and judged(j.event, set(self.contexts)) else b"" for j in items
         ]

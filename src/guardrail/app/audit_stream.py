@@ -11,11 +11,14 @@ Within a trace, records are taken in time order (file order breaks ties):
 - agent: the record's own, else the nearest ancestor span's, else `default_agent`;
 - approvals: tools a person approved in this trace at or before the call's time, or on the call's own span;
 - history: the agent's earlier executed calls in this trace whose arguments were recorded (at most HISTORY_MAX).
+
+A history is a slice of a log shared by the agent's calls in the trace (`History`), not a copy per call: a call
+is recorded once, however many later calls have it in their history, and the policy batch sends it once.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,16 +28,37 @@ from guardrail.adapters.traces import Observation
 from guardrail.core.audit import TraceEvent
 
 HISTORY_MAX = 64  # earlier calls handed to the action policy per (trace, agent): ACT-005 looks back this far
+LOG_MAX = 2 * HISTORY_MAX  # a log at this length is continued in a new one holding its last HISTORY_MAX calls
 IDLE_RECORDS = 20_000  # a trace not seen for this many records is complete
 MAX_BUFFERED = 50_000  # observations held at once, across traces
 REMEMBERED_TRACES = 20_000  # assembled traces whose state is kept, for records that arrive late
+
+
+class History(NamedTuple):
+    """An event's earlier calls: `log[start:end]`. A log is only appended to, and once full it is continued in a
+    new list, never changed, so the slice stays what it was when the event was made."""
+
+    log: list[dict[str, Any]]
+    start: int
+    end: int
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        return self.log[self.start : self.end]
+
+    @classmethod
+    def of(cls, calls: list[dict[str, Any]]) -> History:
+        return cls(calls, 0, len(calls))
+
+
+NO_HISTORY = History([], 0, 0)
 
 
 class Judgeable(NamedTuple):
     """An event, and the history the action policy needs to judge it."""
 
     event: TraceEvent
-    history: list[dict[str, Any]]
+    history: History
 
 
 @dataclass
@@ -42,7 +66,7 @@ class TraceState:
     span_agents: dict[str, str | None] = field(default_factory=dict)
     span_parents: dict[str, str | None] = field(default_factory=dict)
     approvals: list[tuple[datetime, str | None, str, str]] = field(default_factory=list)  # time, span, tool, who
-    history: dict[str | None, deque[dict[str, Any]]] = field(default_factory=dict)
+    history: dict[str | None, list[dict[str, Any]]] = field(default_factory=dict)  # per agent: its current log
     call_ids: set[str] = field(default_factory=set)
 
 
@@ -107,6 +131,9 @@ class TraceAssembler:
         self._buffered -= len(items)
         state = self._done.pop(key, None) or TraceState()
         yield from assemble_trace([o for _, o in items], state, self)
+        for agent, log in state.history.items():  # remembered: the last HISTORY_MAX calls, no more
+            if len(log) > HISTORY_MAX:
+                state.history[agent] = log[-HISTORY_MAX:]
         self._done[key] = state
         if len(self._done) > REMEMBERED_TRACES:
             self._done.popitem(last=False)
@@ -140,9 +167,13 @@ def assemble_trace(
             owner.outside_window += 1
             continue
         agent = _agent(o, state) or owner.default_agent
-        approved = [(t, who) for time, span, t, who in state.approvals if time <= o.time or span == o.span_id]
         tool = o.catalog_tool or (owner.aliases.get(o.tool, o.tool) if o.tool is not None else None)
-        history = state.history.setdefault(agent, deque(maxlen=HISTORY_MAX))
+        approvals: tuple[str, ...] = ()
+        approvers: tuple[str, ...] = ()
+        if state.approvals:
+            approved = [(t, who) for time, span, t, who in state.approvals if time <= o.time or span == o.span_id]
+            if approved:
+                approvals, approvers = tuple(sorted({t for t, _ in approved})), tuple(sorted({w for _, w in approved}))
         event = TraceEvent(
             kind=o.kind,
             source=o.source,
@@ -159,8 +190,8 @@ def assemble_trace(
             trace_id=o.trace_id,
             span_id=o.span_id,
             session_id=o.session_id,
-            approvals=tuple(sorted({t for t, _ in approved})),
-            approvers=tuple(sorted({w for _, w in approved})),
+            approvals=approvals,
+            approvers=approvers,
             executed=o.executed,
             error=o.error,
             file=o.file,
@@ -168,9 +199,16 @@ def assemble_trace(
             result=o.result if o.result is not None else results.get(o.call_id) if o.call_id else None,
             messages=o.messages,
         )
-        yield Judgeable(event, list(history))
+        log = state.history.get(agent)
+        if log is None:
+            yield Judgeable(event, NO_HISTORY)
+            log = state.history[agent] = []
+        else:
+            yield Judgeable(event, History(log, max(0, len(log) - HISTORY_MAX), len(log)))
         if o.kind == "tool_call" and o.executed and o.args is not None:
-            history.append({"name": tool, "args": o.args, "allowed": True})
+            if len(log) >= LOG_MAX:  # continue in a new log: the slices earlier events hold stay as they were
+                log = state.history[agent] = log[-HISTORY_MAX:]
+            log.append({"name": tool, "args": o.args, "allowed": True})
 
 
 def _agent(o: Observation, state: TraceState) -> str | None:
@@ -190,6 +228,8 @@ def _agent(o: Observation, state: TraceState) -> str | None:
 __all__ = [
     "HISTORY_MAX",
     "IDLE_RECORDS",
+    "NO_HISTORY",
+    "History",
     "Judgeable",
     "TraceAssembler",
     "TraceState",
