@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,10 @@ from guardrail.app.eval_specs import EvalSpecs
 from guardrail.app.evidence import CurrentHashes, evidence_for_run, mismatched_hashes, write_evidence
 from guardrail.app.gate import FixCommands, GateReport, run_gate
 from guardrail.core.evidence import EVIDENCE_KEY_ENV, address
+from guardrail.core.gate_input import CandidateVerdict, GateDecision, GateReason
 from guardrail.core.hashing import policies_hash, sha256_file, sha256_tree
 from guardrail.core.results import CandidateSpec, RunManifest
+from guardrail.core.stats import Interval
 from guardrail.errors import ConfigError, CouldNotFinish, EngineError, PolicyError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,14 +77,26 @@ def switch_to_budget(root: Path) -> None:
     (root / "roster.yaml").write_text(text)
 
 
+@dataclass(frozen=True)
+class Run:
+    """A finished run: its folder, its manifest and the eval gate's decision (what the report step holds)."""
+
+    path: Path
+    manifest: RunManifest
+    gate: GateDecision
+
+    def write_evidence(self) -> list[Path]:
+        return write_evidence(self.path, self.manifest, self.gate)
+
+
 def make_run(
     root: Path,
     passed: dict[str, bool],
     *,
     finished: datetime = NOW - timedelta(days=1),
     spec: str = "evals/triage.yaml",
-) -> Path:
-    """A finished run folder as the runner and the statistics write it, with hashes computed the runner's way."""
+) -> Run:
+    """A finished run as the runner and the statistics leave it, with hashes computed the runner's way."""
     earlier = len(list((root / "reports").glob("*"))) if (root / "reports").exists() else 0
     run_id = f"{finished.strftime('%Y%m%dT%H%M%SZ')}-t{earlier}"
     run_dir = root / "reports" / run_id
@@ -109,19 +124,16 @@ def make_run(
         status="finished",
     )
     verdicts = [
-        {
-            "candidate": c,
-            "metrics": {
-                "accuracy": {"point": 0.95 if ok else 0.8, "lower": 0.9, "upper": 0.98, "n": 50, "method": "wilson"}
-            },
-            "passed": ok,
-            "reasons": [] if ok else [{"threshold": "accuracy", "msg": "accuracy 0.80 is below the minimum 0.90"}],
-        }
+        CandidateVerdict(
+            candidate=c,
+            metrics={"accuracy": Interval(point=0.95 if ok else 0.8, lower=0.9, upper=0.98, n=50, method="wilson")},
+            passed=ok,
+            reasons=[] if ok else [GateReason(threshold="accuracy", msg="accuracy 0.80 is below the minimum 0.90")],
+        )
         for c, ok in passed.items()
     ]
     (run_dir / "run.json").write_text(manifest.model_dump_json())
-    (run_dir / "summary.json").write_text(json.dumps({"candidates": {}, "gate": {"verdicts": verdicts}}))
-    return run_dir
+    return Run(run_dir, manifest, GateDecision(allow=all(passed.values()), baseline="sim/frontier", verdicts=verdicts))
 
 
 def gate(root: Path, **kwargs: Any) -> GateReport:
@@ -156,7 +168,7 @@ def test_switch_without_evidence_blocks_on_the_model_line_with_the_run_command(p
 
 
 def test_passing_evidence_allows_the_switch(project: Path) -> None:
-    written = write_evidence(make_run(project, {"sim/frontier": True, "sim/budget": True}))
+    written = make_run(project, {"sim/frontier": True, "sim/budget": True}).write_evidence()
     assert len(written) == 4  # two candidates, each in the run folder and in the project's evidence/
     switch_to_budget(project)
     report = gate(project)
@@ -168,7 +180,7 @@ def test_passing_evidence_allows_the_switch(project: Path) -> None:
 
 
 def test_editing_a_suite_afterwards_makes_the_evidence_mismatch(project: Path) -> None:
-    write_evidence(make_run(project, {"sim/budget": True}))
+    make_run(project, {"sim/budget": True}).write_evidence()
     switch_to_budget(project)
     (project / "suites/triage/tasks.yaml").write_text("id: t-1\nmessages: [{role: user, content: changed}]\n")
     report = gate(project)
@@ -178,7 +190,7 @@ def test_editing_a_suite_afterwards_makes_the_evidence_mismatch(project: Path) -
 
 
 def test_tampered_evidence_blocks(project: Path) -> None:
-    write_evidence(make_run(project, {"sim/budget": False}))
+    make_run(project, {"sim/budget": False}).write_evidence()
     [path] = (project / "evidence").glob("*.json")
     payload = json.loads(path.read_text())
     payload["verdict"] = {"passed": True, "reasons": []}
@@ -190,7 +202,7 @@ def test_tampered_evidence_blocks(project: Path) -> None:
 
 
 def test_failing_verdict_blocks_with_its_reasons(project: Path) -> None:
-    write_evidence(make_run(project, {"sim/budget": False}))
+    make_run(project, {"sim/budget": False}).write_evidence()
     switch_to_budget(project)
     report = gate(project)
     assert rules(report) == {"evidence_failed"}
@@ -198,15 +210,15 @@ def test_failing_verdict_blocks_with_its_reasons(project: Path) -> None:
 
 
 def test_stale_evidence_blocks_unless_the_age_limit_allows_it(project: Path) -> None:
-    write_evidence(make_run(project, {"sim/budget": True}, finished=NOW - timedelta(days=45)))
+    make_run(project, {"sim/budget": True}, finished=NOW - timedelta(days=45)).write_evidence()
     switch_to_budget(project)
     assert rules(gate(project)) == {"evidence_stale"}
     assert gate(project, max_age_days=60).passed
 
 
 def test_the_best_record_is_judged_when_several_exist(project: Path) -> None:
-    write_evidence(make_run(project, {"sim/budget": False}, finished=NOW - timedelta(days=3)))
-    write_evidence(make_run(project, {"sim/budget": True}, finished=NOW - timedelta(days=2)))
+    make_run(project, {"sim/budget": False}, finished=NOW - timedelta(days=3)).write_evidence()
+    make_run(project, {"sim/budget": True}, finished=NOW - timedelta(days=2)).write_evidence()
     switch_to_budget(project)
     report = gate(project)
     assert report.passed
@@ -216,13 +228,13 @@ def test_the_best_record_is_judged_when_several_exist(project: Path) -> None:
 def test_with_a_key_unsigned_evidence_blocks_and_signed_evidence_passes(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_evidence(make_run(project, {"sim/budget": True}))  # written without a key
+    make_run(project, {"sim/budget": True}).write_evidence()  # written without a key
     switch_to_budget(project)
     monkeypatch.setenv(EVIDENCE_KEY_ENV, "s3cret-evidence-key")
     assert rules(gate(project)) == {"evidence_unsigned"}
 
     shutil.rmtree(project / "evidence")
-    written = write_evidence(make_run(project, {"sim/budget": True}))
+    written = make_run(project, {"sim/budget": True}).write_evidence()
     assert all("s3cret" not in p.read_text() for p in written)
     report = gate(project)
     assert report.passed
@@ -323,14 +335,14 @@ def test_allow_true_with_blocking_reasons_still_denies(project: Path) -> None:
 
 
 def test_write_evidence_is_deterministic_and_content_addressed(project: Path) -> None:
-    run_dir = make_run(project, {"sim/frontier": True, "sim/budget": False})
-    first = write_evidence(run_dir)
-    second = write_evidence(run_dir)
+    run = make_run(project, {"sim/frontier": True, "sim/budget": False})
+    first = run.write_evidence()
+    second = run.write_evidence()
     assert first == second
     for path in first:
         assert path.stem == address(json.loads(path.read_text()))
     shared = sorted(p.name for p in (project / "evidence").glob("*.json"))
-    in_run = sorted(p.name for p in (run_dir / "evidence").glob("*.json"))
+    in_run = sorted(p.name for p in (run.path / "evidence").glob("*.json"))
     assert shared == in_run and len(shared) == 2
     record = json.loads((project / "evidence" / shared[0]).read_text())
     assert record["hashes"]["suites"] == {"triage": sha256_tree(project / "suites/triage")}
@@ -338,18 +350,15 @@ def test_write_evidence_is_deterministic_and_content_addressed(project: Path) ->
 
 
 def test_a_candidate_without_a_verdict_gets_failing_evidence(project: Path) -> None:
-    run_dir = make_run(project, {"sim/budget": True})
-    (run_dir / "summary.json").write_text(json.dumps({"candidates": {}}))
-    manifest = RunManifest.model_validate_json((run_dir / "run.json").read_text())
-    [record] = evidence_for_run(manifest, {"candidates": {}})
+    run = make_run(project, {"sim/budget": True})
+    [record] = evidence_for_run(run.manifest, GateDecision(allow=False, baseline="sim/frontier"))
     assert record.verdict.passed is False and "no gate verdict" in record.verdict.reasons[0]
 
 
 def test_a_run_without_hashes_cannot_produce_evidence(project: Path) -> None:
-    run_dir = make_run(project, {"sim/budget": True})
-    manifest = RunManifest.model_validate_json((run_dir / "run.json").read_text())
+    run = make_run(project, {"sim/budget": True})
     with pytest.raises(CouldNotFinish, match="hashes"):
-        evidence_for_run(manifest.model_copy(update={"hashes": {}}), {})
+        evidence_for_run(run.manifest.model_copy(update={"hashes": {}}), run.gate)
 
 
 def test_current_hashes_match_the_runners(tmp_path: Path) -> None:
@@ -464,7 +473,7 @@ def test_evidence_from_an_adhoc_spec_without_thresholds_cannot_back_the_switch(p
     )
     (project / "roster.yaml").write_text(text)
     (project / "base.yaml").write_text(text)
-    write_evidence(make_run(project, {"sim/budget": True}, spec="evals/adhoc.yaml"))
+    make_run(project, {"sim/budget": True}, spec="evals/adhoc.yaml").write_evidence()
     switch_to_budget(project)
     report = gate(project)
     assert rules(report) == {"evidence_unofficial"}
@@ -484,7 +493,7 @@ def test_evidence_from_an_adhoc_spec_without_thresholds_cannot_back_the_switch(p
 
 def test_a_zero_day_age_limit_refuses_evidence_minutes_old(project: Path) -> None:
     """Before: ages were rounded to 0.1 day, so `--max-age-days 0` accepted evidence up to 2.4 hours old."""
-    write_evidence(make_run(project, {"sim/budget": True}, finished=NOW - timedelta(minutes=5)))
+    make_run(project, {"sim/budget": True}, finished=NOW - timedelta(minutes=5)).write_evidence()
     switch_to_budget(project)
     assert gate(project).passed
     report = gate(project, max_age_days=0)
@@ -493,7 +502,7 @@ def test_a_zero_day_age_limit_refuses_evidence_minutes_old(project: Path) -> Non
 
 
 def test_future_dated_evidence_is_refused(project: Path) -> None:
-    write_evidence(make_run(project, {"sim/budget": True}, finished=NOW + timedelta(hours=2)))
+    make_run(project, {"sim/budget": True}, finished=NOW + timedelta(hours=2)).write_evidence()
     switch_to_budget(project)
     report = gate(project)
     assert rules(report) == {"evidence_future"}
@@ -502,8 +511,8 @@ def test_future_dated_evidence_is_refused(project: Path) -> None:
 
 def test_the_newest_evidence_is_judged_and_the_older_say_why_they_lost(project: Path) -> None:
     """Before: the best record won, so an older pass hid a newer failing run of the same candidate."""
-    write_evidence(make_run(project, {"sim/budget": True}, finished=NOW - timedelta(days=3)))
-    write_evidence(make_run(project, {"sim/budget": False}, finished=NOW - timedelta(days=2)))
+    make_run(project, {"sim/budget": True}, finished=NOW - timedelta(days=3)).write_evidence()
+    make_run(project, {"sim/budget": False}, finished=NOW - timedelta(days=2)).write_evidence()
     switch_to_budget(project)
     report = gate(project)
     assert rules(report) == {"evidence_failed"}
@@ -517,13 +526,13 @@ def test_the_newest_evidence_is_judged_and_the_older_say_why_they_lost(project: 
 
 def test_an_empty_evidence_key_is_an_input_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Before: an empty key silently meant "no key", so a secret that failed to arrive turned checking off."""
-    run_dir = make_run(project, {"sim/budget": True})
+    run = make_run(project, {"sim/budget": True})
     monkeypatch.setenv(EVIDENCE_KEY_ENV, "  ")
     with pytest.raises(ConfigError, match="set but empty") as caught:
         gate(project)
     assert caught.value.exit_code == 2
     with pytest.raises(ConfigError, match="set but empty"):
-        write_evidence(run_dir)
+        run.write_evidence()
 
 
 # --- the catalog is the one source of tool risk ------------------------------------------------------------------

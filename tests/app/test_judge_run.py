@@ -85,9 +85,9 @@ def test_judge_metrics_are_scored_summarised_and_reported_but_not_gated(tmp_path
         assert judged["judge:bias"].score == 1.0
         assert judged["judge:geval"].passed is (row.candidate == "openai/good")
         assert row.judge_calls >= 3  # G-Eval's steps and score, the bias opinions and verdicts (some cached)
-    for candidate, entry in outcome.summary["candidates"].items():
+    for candidate, entry in outcome.counts.candidates.items():
         rows = [r for r in outcome.rows if r.candidate == candidate]
-        assert entry["judge_calls"] == sum(r.judge_calls for r in rows)  # the judge's bill, apart from the candidate's
+        assert entry.judge_calls == sum(r.judge_calls for r in rows)  # the judge's bill, apart from the candidate's
 
     report = build_reports(outcome.run_dir, track=False, tracking_uri=None, project=Project(tmp_path))
     summary = Summary.model_validate_json((outcome.run_dir / "summary.json").read_text())

@@ -52,7 +52,7 @@ def test_build_reports_writes_every_file_and_the_gate_decides(project: Project) 
     assert set(outcome.files) == {"csv", "summary", "markdown", "html"}
     summary = Summary.model_validate_json((run_dir / "summary.json").read_text())
     assert summary.v == SUMMARY_SCHEMA_VERSION and summary.tracking is None
-    assert summary.counts["candidates"]["sim/balanced"]["tasks"] == 280  # the runner's counts travel along
+    assert summary.counts.of("sim/balanced").tasks == 280  # the runner's counts travel along
     verdicts = {v.candidate: v for v in summary.gate.verdicts}
     assert verdicts["sim/balanced"].passed and summary.gate.allow
     assert {r.threshold for r in verdicts["sim/budget"].reasons} >= {"accuracy", "noninferiority"}

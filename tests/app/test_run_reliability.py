@@ -116,8 +116,8 @@ def test_rerun_of_an_unchanged_eval_makes_zero_model_calls(tmp_path: Path, trans
         second = run_eval(spec, RunOptions(quiet=True))
         assert server.log.count == sent  # nothing reached the server
     assert sent == 40  # 10 tasks x 2 candidates x 2 steps
-    for entry in second.summary["candidates"].values():
-        assert entry["model_calls"] == 0 and entry["cache_hits"] == 20
+    for entry in second.counts.candidates.values():
+        assert entry.model_calls == 0 and entry.cache_hits == 20
     # same scores and costs from the cache as from the models
     assert [(r.task_id, r.candidate, r.status, r.cost_usd) for r in first.rows] == sorted(
         [(r.task_id, r.candidate, r.status, r.cost_usd) for r in second.rows],

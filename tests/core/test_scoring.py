@@ -6,14 +6,13 @@ from typing import Any
 
 import pytest
 
-from guardrail.core.results import ResultRow, Violation
+from guardrail.core.results import Violation
 from guardrail.core.scoring import (
     MadeCall,
     Transcript,
     check_answer,
     check_must_not_call,
     check_tool_calls,
-    count_summary,
     extract_decision,
     percentile,
     score,
@@ -133,36 +132,3 @@ def test_percentile_matches_linear_interpolation() -> None:
     assert percentile([3.0], 95) == 3.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == pytest.approx(2.5)
     assert percentile([float(i) for i in range(1, 101)], 95) == pytest.approx(95.05)
-
-
-def _row(candidate: str, status: str, **fields: Any) -> ResultRow:
-    return ResultRow.model_validate(
-        {"run_id": "r", "task_id": "t", "suite": "s", "candidate": candidate, "status": status, **fields}
-    )
-
-
-def test_count_summary_counts_per_candidate() -> None:
-    rows = [
-        _row("a", "pass", model_calls=2, cost_usd=0.5, latency_s=1.0),
-        _row(
-            "a",
-            "fail",
-            cache_hits=2,
-            cost_usd=0.25,
-            latency_s=3.0,
-            violations=[Violation(rule="A-1", tool="x", msg="m"), Violation(rule="A-1", tool="y", msg="m")],
-        ),
-        _row("a", "error", model_calls=1, latency_s=60.0, error="boom", error_kind="server"),
-        _row("sim/b", "pass", simulated=True, latency_s=0.5),
-    ]
-    summary = count_summary(rows)
-    assert summary["v"] == 1
-    a = summary["candidates"]["a"]
-    assert (a["tasks"], a["passed"], a["failed"], a["errors"]) == (3, 1, 1, 1)
-    assert (a["model_calls"], a["cache_hits"], a["violations"]) == (3, 2, 2)
-    assert a["violations_by_rule"] == {"A-1": 2}
-    assert a["cost_usd"] == pytest.approx(0.75)
-    assert a["error_rate"] == pytest.approx(1 / 3) and a["pass_rate"] == pytest.approx(0.5)
-    # latency percentiles ignore error rows (a 60 s timeout says nothing about the model)
-    assert a["latency_p50_s"] == pytest.approx(2.0) and a["latency_p95_s"] == pytest.approx(2.9)
-    assert summary["candidates"]["sim/b"]["simulated"] is True and a["simulated"] is False

@@ -77,7 +77,7 @@ def test_an_incomplete_run_is_reported_but_never_allowed_and_its_evidence_says_s
     (comparison,) = summary.comparisons
     assert comparison.errors_as_failures.pairs == 40 and not comparison.complete
     run = manifest(cell).model_copy(update={"hashes": {"spec": "a" * 64, "policies": "b" * 64}})
-    records = {e.model: e for e in evidence_for_run(run, summary.model_dump(mode="json"))}
+    records = {e.model: e for e in evidence_for_run(run, summary.gate, summary.tracking)}
     assert records["equal"].verdict.complete is False and not records["equal"].verdict.passed
     assert any("40 of 300 task results" in r for r in records["equal"].verdict.reasons)
     interrupted = judge(cell, every, manifest(cell).model_copy(update={"status": "interrupted"}))

@@ -1,8 +1,9 @@
 """Evidence for the CI gate: written at the end of every run, checked by `guardrail gate`.
 
-`write_evidence(run_dir)` turns a finished run (run.json + summary.json) into one Evidence record per
-candidate, signs it when GUARDRAIL_EVIDENCE_KEY is set, and writes it both to `reports/<run-id>/evidence/` and
-to the project's committed `evidence/` folder.
+`write_evidence(run_dir, manifest, gate, tracking)` turns a finished run (its manifest and the eval gate's
+decision, the records the report step holds) into one Evidence record per candidate, signs it when
+GUARDRAIL_EVIDENCE_KEY is set, and writes it both to `reports/<run-id>/evidence/` and to the project's committed
+`evidence/` folder.
 
 `current_hashes` recomputes today's input hashes exactly as the runner computes them
 (app/run_eval.input_hashes: sha256_file of the spec, sha256_tree of each suite folder, core.hashing.policies_hash
@@ -18,10 +19,8 @@ from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from guardrail.adapters.evidence_store import write_payload
-from guardrail.adapters.loading import load_json, load_yaml, schema_error
+from guardrail.adapters.loading import load_yaml
 from guardrail.core.evidence import (
     EVIDENCE_KEY_ENV,
     Evidence,
@@ -35,10 +34,12 @@ from guardrail.errors import ConfigError, CouldNotFinish
 from guardrail.project import Project
 
 if TYPE_CHECKING:  # the gate reads evidence only; the run records load when evidence is written
+    from guardrail.core.gate_input import GateDecision
     from guardrail.core.results import RunManifest
+    from guardrail.core.stats import Interval
+    from guardrail.core.summary import Tracking
 
 RUN_FILE = "run.json"
-SUMMARY_FILE = "summary.json"
 EVIDENCE_DIR = "evidence"
 
 
@@ -57,50 +58,16 @@ def evidence_key() -> bytes | None:
     return value.encode("utf-8")
 
 
-# --- reading a run ------------------------------------------------------------------------------------------
+# --- a run's records ----------------------------------------------------------------------------------------
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+def _metric(interval: Interval) -> MetricValue:
+    return MetricValue(value=interval.point, low=interval.lower, high=interval.upper)
 
 
-def _verdicts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The eval gate's per-candidate verdicts (summary.json `gate.verdicts`, core/gate_input.CandidateVerdict)."""
-    verdicts = _mapping(summary.get("gate")).get("verdicts")
-    if not isinstance(verdicts, list):
-        return {}
-    return {str(v["candidate"]): v for v in verdicts if isinstance(v, dict) and "candidate" in v}
-
-
-def _metric(value: Any) -> MetricValue | None:
-    """An interval as the statistics write it ({point, lower, upper}) or a bare number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return MetricValue(value=float(value))
-    if isinstance(value, dict):
-        point = value.get("point", value.get("value"))
-        low = value.get("lower", value.get("low"))
-        high = value.get("upper", value.get("high"))
-        if all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in (point, low, high)):
-            return MetricValue(value=point, low=low, high=high)
-    return None
-
-
-def _reasons(raw: Any) -> list[str]:
-    out = []
-    for reason in raw or []:
-        if isinstance(reason, dict):
-            label = reason.get("threshold")
-            msg = str(reason.get("msg", reason))
-            out.append(f"{label}: {msg}" if label and not msg.startswith(str(label)) else msg)
-        else:
-            out.append(str(reason))
-    return out
-
-
-def evidence_for_run(manifest: RunManifest, summary: dict[str, Any]) -> list[Evidence]:
-    """One record per candidate; one without a gate verdict gets a failing record (never pass by default)."""
+def evidence_for_run(manifest: RunManifest, gate: GateDecision, tracking: Tracking | None = None) -> list[Evidence]:
+    """One record per candidate from the run's manifest and the eval gate's decision; a candidate without a
+    verdict gets a failing record (never pass by default)."""
     if not manifest.hashes.get("spec") or not manifest.hashes.get("policies"):
         raise CouldNotFinish(
             f"run {manifest.run_id} has no spec/policy hashes in {RUN_FILE}, so its evidence cannot be bound"
@@ -111,21 +78,18 @@ def evidence_for_run(manifest: RunManifest, summary: dict[str, Any]) -> list[Evi
         suites=dict(manifest.suites),
         roster=manifest.hashes.get("roster"),
     )
-    verdicts = _verdicts(summary)
-    tracked = _mapping(_mapping(summary.get("tracking")).get("child_run_ids"))
+    tracked = tracking.child_run_ids if tracking is not None else {}
     created = manifest.finished_at or manifest.started_at
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
     records = []
     for candidate in manifest.candidates:
-        verdict = verdicts.get(candidate.id)
-        raw_metrics = _mapping((verdict or {}).get("metrics"))
-        metrics = {name: m for name, value in sorted(raw_metrics.items()) if (m := _metric(value)) is not None}
-        if verdict is not None and isinstance(verdict.get("passed"), bool):
-            complete = verdict.get("complete") if isinstance(verdict.get("complete"), bool) else None
-            outcome = Verdict(passed=verdict["passed"], reasons=_reasons(verdict.get("reasons")), complete=complete)
+        verdict = gate.verdict(candidate.id)
+        if verdict is not None:
+            reasons = [r.msg if r.msg.startswith(r.threshold) else f"{r.threshold}: {r.msg}" for r in verdict.reasons]
+            outcome = Verdict(passed=verdict.passed, reasons=reasons, complete=verdict.complete)
         else:
-            outcome = Verdict(passed=False, reasons=["the run's summary has no gate verdict for this candidate"])
+            outcome = Verdict(passed=False, reasons=["the run has no gate verdict for this candidate"])
         records.append(
             Evidence(
                 eval_name=manifest.eval_name,
@@ -135,36 +99,34 @@ def evidence_for_run(manifest: RunManifest, summary: dict[str, Any]) -> list[Evi
                 simulated=candidate.simulated,
                 hashes=hashes,
                 thresholds=manifest.thresholds,
-                metrics=metrics,
+                metrics={name: _metric(i) for name, i in sorted(verdict.metrics.items())} if verdict else {},
                 verdict=outcome,
                 guardrail_version=manifest.guardrail_version,
                 created_at=created.astimezone(UTC),
                 run_id=manifest.run_id,
-                mlflow_run_id=(verdict or {}).get("mlflow_run_id") or tracked.get(candidate.id),
+                mlflow_run_id=(verdict.mlflow_run_id if verdict else None) or tracked.get(candidate.id),
             )
         )
     return records
 
 
-def write_evidence(run_dir: Path, *, project_evidence: Path | None = None) -> list[Path]:
+def write_evidence(
+    run_dir: Path,
+    manifest: RunManifest,
+    gate: GateDecision,
+    tracking: Tracking | None = None,
+    *,
+    project_evidence: Path | None = None,
+) -> list[Path]:
     """Write each candidate's evidence to `<run_dir>/evidence/` and the project's `evidence/`; return paths.
 
     Deterministic: the same run always yields the same records and addresses, so rebuilding a report rewrites
     nothing, and evidence can never be refreshed without a new run.
     """
-    from guardrail.core.results import RunManifest
-
-    try:
-        manifest = RunManifest.model_validate(load_json(run_dir / RUN_FILE))
-    except ValidationError as exc:
-        raise schema_error(exc, path=str(run_dir / RUN_FILE)) from None
-    summary = load_json(run_dir / SUMMARY_FILE)
-    if not isinstance(summary, dict):
-        raise ConfigError("summary must be a JSON object", path=str(run_dir / SUMMARY_FILE))
     shared = project_evidence or Project.find(run_dir).evidence
     key = evidence_key()
     written: list[Path] = []
-    for record in evidence_for_run(manifest, summary):
+    for record in evidence_for_run(manifest, gate, tracking):
         payload = record.payload()
         if key:
             payload = sign(payload, key)
@@ -222,6 +184,10 @@ class CurrentHashes:
         if folder not in self._trees:
             self._trees[folder] = sha256_tree(folder) if folder.is_dir() else None
         return self._trees[folder]
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def mismatched_hashes(payload: dict[str, Any], current: CurrentHashes) -> list[str]:

@@ -28,6 +28,7 @@ from guardrail.adapters.rego import DEFAULT_TIMEOUT_S, UNDEFINED
 from guardrail.app.engine import load_policies, open_engine
 from guardrail.app.evidence import write_evidence
 from guardrail.core.comparison import AnalysisSet, compare, completeness
+from guardrail.core.counts import count_rows
 from guardrail.core.gate_input import gate_input, read_decision
 from guardrail.core.hashing import policies_hash
 from guardrail.core.measurement import all_candidate_stats, mark_pareto_front
@@ -35,7 +36,6 @@ from guardrail.core.metrics import resolved_thresholds
 from guardrail.core.recommend import recommend
 from guardrail.core.results import ResultRow, RunManifest
 from guardrail.core.run_report import ReportOutcome
-from guardrail.core.scoring import count_summary
 from guardrail.core.summary import Provenance, Summary, judge_stats
 from guardrail.errors import ConfigError, CouldNotFinish, PolicyError
 from guardrail.project import Project
@@ -181,7 +181,7 @@ def summarise(
     )
     return Summary(
         provenance=provenance,
-        counts=count_summary(rows),
+        counts=count_rows(rows),
         baseline=manifest.baseline,
         proposed=manifest.proposed,
         current_model=manifest.current_model,
@@ -285,7 +285,8 @@ def build_reports(
     # last, so each record can cite its MLflow run; the CI gate checks these (see app/evidence.py). A run kept
     # outside the project's reports folder (`run --out DIR`) keeps its evidence in its own folder too.
     in_project = run_dir.parent == project.reports.resolve()
-    evidence = write_evidence(run_dir, project_evidence=project.evidence if in_project else run_dir / "evidence")
+    shared = project.evidence if in_project else run_dir / "evidence"
+    evidence = write_evidence(run_dir, manifest, summary.gate, summary.tracking, project_evidence=shared)
     return ReportOutcome(run_dir=run_dir, summary=summary, files=files, evidence=evidence)
 
 

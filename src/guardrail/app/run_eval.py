@@ -2,9 +2,9 @@
 folder.
 
 The run folder `reports/<run-id>/` holds run.json (what ran, on which inputs, by hash), results.jsonl (the
-journal: one row per (suite, task, candidate, repeat), fsynced as each finishes), transcripts.jsonl and
-summary.json. `--resume RUN_ID` replays only the keys the journal lacks, so a killed run ends with exactly one
-row per key.
+journal: one row per (suite, task, candidate, repeat), fsynced as each finishes) and transcripts.jsonl; the
+report step adds summary.json and the reports (app/report.py). `--resume RUN_ID` replays only the keys the
+journal lacks, so a killed run ends with exactly one row per key.
 
 The replay itself is `app/replay.py`: on this process's event loop for small runs, split across one worker
 process per core for big ones (`app/shards.py`), since the runner's own CPU per call, not the providers, is what
@@ -35,11 +35,11 @@ from guardrail.app.redaction import run_redactor
 from guardrail.app.replay import make_client, open_policy, remaining, replay, replay_cpu_s, work_items
 from guardrail.app.run_folder import RunFolder, new_run_id, open_run_folder
 from guardrail.app.shards import plan_workers, run_sharded
+from guardrail.core.counts import RunCounts, count_rows
 from guardrail.core.hashing import policies_hash, sha256_file, sha256_tree
-from guardrail.core.llm import is_simulated, model_label
+from guardrail.core.llm import is_simulated
 from guardrail.core.redact import Redactor
 from guardrail.core.results import CandidateSpec, ResultRow, RunManifest
-from guardrail.core.scoring import count_summary
 from guardrail.core.suite import Candidate
 from guardrail.errors import ConfigError, CouldNotFinish, TooManyErrors
 
@@ -66,7 +66,7 @@ class RunOutcome:
     run_dir: Path
     manifest: RunManifest
     rows: list[ResultRow]
-    summary: dict[str, Any] = field(default_factory=dict)
+    counts: RunCounts = field(default_factory=RunCounts)
     loaded: LoadedEval | None = None
     folder: RunFolder | None = None  # still locked (RunOptions.keep_lock) until release()
 
@@ -351,32 +351,11 @@ def _run(
                 status = "failed"
             manifest = manifest.model_copy(update={"status": status, "finished_at": datetime.now(UTC)})
             # quietly when another error is on its way out: marking run.json must not hide why the run stopped
-            folder.finish(manifest, summary_document(manifest, journal.rows), quietly=status != "finished")
+            folder.finish(manifest, quietly=status != "finished")
             if closing is not None:
                 raise closing
     rows = journal.rows
-    return RunOutcome(
-        run_dir=folder.path, manifest=manifest, rows=rows, summary=summary_document(manifest, rows), loaded=loaded
-    )
-
-
-def summary_document(manifest: RunManifest, rows: list[ResultRow]) -> dict[str, Any]:
-    """summary.json: count_summary per candidate plus what the run was; versioned."""
-    summary = count_summary(rows)
-    for spec in manifest.candidates:
-        entry = summary["candidates"].setdefault(spec.id, {"tasks": 0})
-        entry["simulated"] = spec.simulated or bool(entry.get("simulated"))
-        entry["label"] = model_label(spec.id, entry["simulated"])
-    summary.update(
-        {
-            "run_id": manifest.run_id,
-            "eval": manifest.eval_name,
-            "status": manifest.status,
-            "expected_rows": manifest.task_count * len(manifest.candidates) * manifest.repeats,
-            "rows": len(rows),
-        }
-    )
-    return summary
+    return RunOutcome(run_dir=folder.path, manifest=manifest, rows=rows, counts=count_rows(rows), loaded=loaded)
 
 
 def over_error_budget(outcome: RunOutcome) -> dict[str, float]:
@@ -385,9 +364,9 @@ def over_error_budget(outcome: RunOutcome) -> dict[str, float]:
     if limit is None:
         return {}
     return {
-        candidate: entry["error_rate"]
-        for candidate, entry in outcome.summary["candidates"].items()
-        if entry.get("tasks") and entry["error_rate"] > limit
+        candidate: entry.error_rate
+        for candidate, entry in outcome.counts.candidates.items()
+        if entry.tasks and entry.error_rate > limit
     }
 
 
@@ -409,5 +388,4 @@ __all__ = [
     "new_run_id",
     "over_error_budget",
     "run_eval",
-    "summary_document",
 ]

@@ -30,7 +30,6 @@ from guardrail.core.results import RunManifest
 from guardrail.errors import ConfigError, CouldNotFinish
 
 RUN_FILE = "run.json"
-SUMMARY_FILE = "summary.json"
 LOCK_FILE = ".lock"
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{4}")
 _RESERVE = 512  # bytes of room left in run.json, so it can be marked on a disk that has filled up since
@@ -68,9 +67,9 @@ class RunFolder:
         """run.json when the run starts, with room kept to mark it later."""
         _write(self.path / RUN_FILE, manifest.model_dump(mode="json"), reserve=_RESERVE)
 
-    def finish(self, manifest: RunManifest, summary: dict[str, Any], *, quietly: bool) -> None:
-        """Mark run.json with how the run ended and write summary.json; `quietly` when another error is already
-        on its way (a failure here must not hide it)."""
+    def finish(self, manifest: RunManifest, *, quietly: bool) -> None:
+        """Mark run.json with how the run ended; `quietly` when another error is already on its way (a failure
+        here must not hide it). summary.json is the report step's (app/report.py)."""
         path, value = self.path / RUN_FILE, manifest.model_dump(mode="json")
         try:
             try:
@@ -80,7 +79,6 @@ class RunFolder:
                     rewrite_in_place(path, value)
                 except OSError as exc:
                     raise cannot_write(exc, path) from exc
-            _write(self.path / SUMMARY_FILE, summary)
         except CouldNotFinish:
             if not quietly:
                 raise
@@ -146,4 +144,4 @@ def _lock(path: Path, run_id: str) -> FileLock:
         raise ConfigError(f"cannot lock the run folder: {files.why(exc)}", path=str(path / LOCK_FILE)) from None
 
 
-__all__ = ["LOCK_FILE", "RUN_FILE", "RUN_ID", "SUMMARY_FILE", "RunFolder", "new_run_id", "open_run_folder"]
+__all__ = ["LOCK_FILE", "RUN_FILE", "RUN_ID", "RunFolder", "new_run_id", "open_run_folder"]

@@ -19,6 +19,7 @@ from guardrail.cli.report import (
     report_and_show,
     start_tracking,
 )
+from guardrail.core.llm import model_label
 from guardrail.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -45,17 +46,13 @@ def show_counts(outcome: RunOutcome) -> None:
     table.add_column("p50 s", justify="right")
     table.add_column("p95 s", justify="right")
     for spec in outcome.manifest.candidates:
-        entry = outcome.summary["candidates"].get(spec.id, {})
-        p50, p95 = entry.get("latency_p50_s"), entry.get("latency_p95_s")
+        c = outcome.counts.of(spec.id)
         table.add_row(
-            entry.get("label", spec.id),
-            *(
-                str(entry.get(key, 0))
-                for key in ("tasks", "passed", "failed", "errors", "violations", "model_calls", "cache_hits")
-            ),
-            f"{entry.get('cost_usd', 0.0):.4f}",
-            "-" if p50 is None else f"{p50:.2f}",
-            "-" if p95 is None else f"{p95:.2f}",
+            model_label(spec.id, spec.simulated or c.simulated),
+            *(str(n) for n in (c.tasks, c.passed, c.failed, c.errors, c.violations, c.model_calls, c.cache_hits)),
+            f"{c.cost_usd:.4f}",
+            "-" if c.latency_p50_s is None else f"{c.latency_p50_s:.2f}",
+            "-" if c.latency_p95_s is None else f"{c.latency_p95_s:.2f}",
         )
     # piped or captured output gets full-width rows rather than truncated names (rich assumes 80 columns)
     console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)

@@ -1,4 +1,4 @@
-"""Score one replayed task, and count a run: pure functions over records, no I/O.
+"""Score one replayed task: pure functions over records, no I/O (a run's counts: core/counts.py).
 
 A FAIL (the model ran and got something wrong, or broke an access limit) is kept apart from an ERROR (the
 provider or harness could not finish): errors are excluded from accuracy and counted in the error rate
@@ -13,10 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from guardrail.core.results import Check, ResultRow, Status, Violation
+from guardrail.core.results import Check, Status, Violation
 from guardrail.core.suite import AnswerExpect, DecisionSpec, ExpectedCall, Task
-
-SUMMARY_SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -196,68 +194,12 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def count_summary(rows: Iterable[ResultRow]) -> dict[str, Any]:
-    """Per-candidate counts for summary.json: tasks, pass/fail/error, calls, cache hits, cost, latency.
-
-    Latency percentiles cover finished tasks only: errors carry timeout latencies, not the model's.
-    """
-    per: dict[str, dict[str, Any]] = {}
-    latencies: dict[str, list[float]] = {}
-    for row in rows:
-        entry = per.setdefault(
-            row.candidate,
-            {
-                "tasks": 0,
-                "passed": 0,
-                "failed": 0,
-                "errors": 0,
-                "model_calls": 0,
-                "cache_hits": 0,
-                "prompt_tokens": 0,
-                "completion_tokens": 0,
-                "cost_usd": 0.0,
-                "judge_calls": 0,
-                "judge_cost_usd": 0.0,
-                "violations": 0,
-                "violations_by_rule": {},
-                "simulated": row.simulated,
-            },
-        )
-        entry["tasks"] += 1
-        entry[{"pass": "passed", "fail": "failed", "error": "errors"}[row.status]] += 1
-        entry["model_calls"] += row.model_calls
-        entry["cache_hits"] += row.cache_hits
-        entry["prompt_tokens"] += row.prompt_tokens
-        entry["completion_tokens"] += row.completion_tokens
-        entry["cost_usd"] += row.cost_usd
-        entry["judge_calls"] += row.judge_calls
-        entry["judge_cost_usd"] += row.judge_cost_usd
-        entry["violations"] += len(row.violations)
-        for violation in row.violations:
-            entry["violations_by_rule"][violation.rule] = entry["violations_by_rule"].get(violation.rule, 0) + 1
-        entry["simulated"] = entry["simulated"] or row.simulated
-        if row.status != "error":
-            latencies.setdefault(row.candidate, []).append(row.latency_s)
-    for candidate, entry in per.items():
-        values = latencies.get(candidate, [])
-        entry["cost_usd"] = round(entry["cost_usd"], 10)
-        entry["judge_cost_usd"] = round(entry["judge_cost_usd"], 10)
-        entry["error_rate"] = entry["errors"] / entry["tasks"] if entry["tasks"] else 0.0
-        scored = entry["passed"] + entry["failed"]
-        entry["pass_rate"] = entry["passed"] / scored if scored else None
-        entry["latency_p50_s"] = percentile(values, 50)
-        entry["latency_p95_s"] = percentile(values, 95)
-    return {"v": SUMMARY_SCHEMA_VERSION, "candidates": per}
-
-
 __all__ = [
-    "SUMMARY_SCHEMA_VERSION",
     "MadeCall",
     "Transcript",
     "check_answer",
     "check_must_not_call",
     "check_tool_calls",
-    "count_summary",
     "extract_decision",
     "percentile",
     "score",

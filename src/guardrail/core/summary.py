@@ -16,13 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from guardrail.core import stats
 from guardrail.core.comparison import AnalysisSet, Comparison
+from guardrail.core.counts import RunCounts
 from guardrail.core.gate_input import CandidateVerdict, GateDecision
 from guardrail.core.measurement import CandidateStats, cluster
 from guardrail.core.recommend import Recommendation
 from guardrail.core.results import ResultRow
 from guardrail.core.stats import Interval
 
-SUMMARY_SCHEMA_VERSION = 2  # 2: score intervals, both paired analyses, completeness, judged thresholds
+# 2: score intervals, both paired analyses, completeness, judged thresholds; 3: `counts` a typed record
+# (core/counts.py), and summary.json written only as this record (the runner no longer writes its own counts there)
+SUMMARY_SCHEMA_VERSION = 3
 
 
 class Provenance(BaseModel):
@@ -116,7 +119,7 @@ class Summary(BaseModel):
     kind: Literal["guardrail.eval.summary"] = "guardrail.eval.summary"
     judge_model: str | None = None
     provenance: Provenance
-    counts: dict[str, Any] = Field(default_factory=dict)  # the runner's per-candidate counts
+    counts: RunCounts = Field(default_factory=RunCounts)  # the runner's per-candidate counts
     baseline: str
     proposed: str | None = None
     current_model: str | None = None
