@@ -12,8 +12,10 @@ Two rewrites remove every path to it, without changing what any rule means:
   reads the rule it names, not the imported document as a whole, so most whole-package evaluations never start,
   and the function bodies that read an alias after a package was marked still see the real value.
 - For a package whose documents span several modules (its own files or sub-packages'), a first-loaded module holds
-  one rule, always undefined (so never part of `data.p`), that reads every rule of the package's subtree. A
-  whole-package evaluation reaches it first, so every rule is evaluated before anything is marked.
+  one rule, always undefined (so never part of `data.p`), that reads every rule of the package and each of its
+  sub-packages whole. A whole-package evaluation reaches it first, so every rule is evaluated before anything is
+  marked. (Reading a sub-package's rules one by one instead made regorus drop that sub-package from `data.p` when
+  all its rules were undefined, where OPA shows it as `{}`.)
 
 Where an alias is shadowed by a local variable of the same name inside a function, the alias cannot be spelled out
 soundly; `rego_check` refuses that construct (`shadowed_aliases`). Columns in error messages are mapped back to the
@@ -118,7 +120,10 @@ def _order_modules(parsed: list[ParsedModule]) -> list[tuple[str, str]]:
         depth = len(package)
         if sum(1 for m in parsed if m.package[:depth] == package) < 2:
             continue
-        subtree = sorted(p for pkg, paths in rule_paths.items() if pkg[:depth] == package for p in paths)
+        # its own rules one by one; each sub-package as a whole document (a sub-package spanning modules has its own
+        # ordering module): reading a sub-package's rules one by one drops it from `data.p` when all are undefined
+        children = {m.package[: depth + 1] for m in parsed if len(m.package) > depth and m.package[:depth] == package}
+        subtree = sorted(rule_paths.get(package, set()) | children)
         if not subtree:
             continue
         reads = "".join(f"\t_ := [1 | _ = {_ref(('data', *path))}]\n" for path in subtree)
