@@ -6,7 +6,7 @@ query reaches it (so `roster check` exited 3 on every run while `policy check` s
 rule of every module in regorus's parse tree and report each such problem as `path:line:col`, as OPA's compiler
 would. They also refuse the constructs the engine would silently answer differently from OPA (see
 docs/policy-engine.md): `with data.pkg.f as ...` on a function (ignored by regorus), replacing a built-in by another
-built-in, and an import alias shadowed inside a function (`rego_rewrite`).
+built-in, an import alias shadowed inside a function (`rego_rewrite`), and the built-ins of `DIFFERENT_BUILTINS`.
 
 Which built-ins exist, and their arities, is asked of the engine itself (`builtin_arities`), so an engine upgrade
 changes the answer without an edit here. Checks lean towards silence: a construct they cannot judge is left to
@@ -30,6 +30,13 @@ MISSING_BUILTINS = {
     "rego.metadata.chain": "the embedded engine has no rule annotations at run time; read METADATA with `policy docs`",
     "strings.render_template": "Go templates are not available in the embedded engine; build the string with sprintf",
     "rego.parse_module": "the embedded engine cannot parse Rego from a policy",
+}
+# OPA built-ins the engine has under the same name but answers differently, silently (found by OPA's own cases)
+DIFFERENT_BUILTINS = {
+    "http.send": "the embedded engine sends no request and answers undefined (guardrail evaluates offline)",
+    "json.match_schema": "the embedded engine agrees on the verdict but not on the errors (null instead of [] when "
+    "the document matches, one message string instead of OPA's list of error objects), so a rule reading them "
+    "would decide differently",
 }
 _ALTERNATIVE = "evaluate these policies on an OPA server (--opa-url) or as an OPA bundle"
 _ARITY = re.compile(r"expects (\d+) argument")
@@ -149,8 +156,8 @@ class _Checker:
             self.report(span, f"function `{shown}` takes {expected} argument(s), called with {len(params)}")
             return None
         arity = self.arities.get(shown)
-        if arity is None:
-            reason = MISSING_BUILTINS.get(shown)
+        if arity is None or shown in DIFFERENT_BUILTINS:
+            reason = MISSING_BUILTINS.get(shown) or DIFFERENT_BUILTINS.get(shown)
             if reason:
                 self.report(span, f"built-in `{shown}` is not supported by the embedded engine: {reason}")
             else:
@@ -217,4 +224,4 @@ def _error(module: ParsedModule, span: Span, message: str) -> PolicyError:
     return PolicyError(f"{module.path}:{span.line}:{span.col}: {message}")
 
 
-__all__ = ["MISSING_BUILTINS", "builtin_arities", "check"]
+__all__ = ["DIFFERENT_BUILTINS", "MISSING_BUILTINS", "builtin_arities", "check"]
