@@ -121,3 +121,9 @@ def test_valid_policies_are_not_flagged() -> None:
 
 def test_bundled_policies_are_clean() -> None:
     assert compile_errors(load_bundle(REPO / "policies", include_tests=True, display_root=REPO)) == []
+
+
+def test_string_interpolation_is_refused_as_bad_input() -> None:
+    """A refusal at load is exit 2 like the others (it was an engine error, exit 3: found by OPA's own cases)."""
+    with pytest.raises(PolicyError, match=r"m\.rego:3:6: string interpolation"):
+        RegoEngine(_bundle({"m.rego": 'package m\n\nx := $"agent {input.name}"\n'}))

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from guardrail.adapters.rego import PolicyBundle, RegoEngine
-from guardrail.errors import GuardrailError, PolicyError
+from guardrail.errors import GuardrailError
 
 KINDS = ("pass", "differs", "refused", "error", "skipped")
 # keys of OPA's format this runner understands; a case with any other key is skipped, naming it
@@ -106,15 +106,17 @@ def run_case(case: Case) -> Outcome:
     modules = [(f"{case.note}/module{i}.rego", text) for i, text in enumerate(case.modules)]
     try:
         engine = RegoEngine(PolicyBundle(modules=modules, data=case.data or {}))
+    except GuardrailError as exc:  # refused at load: every command exits on it before evaluating anything
+        return Outcome(case.key, "pass" if case.wants_error else "refused", exc.message.splitlines()[0])
+    try:
         given = case.input
         if case.input_term is not None:
+            if engine.query(f"count([v | walk({case.input_term}, [_, v]); is_set(v)])"):
+                return Outcome(case.key, "skipped", "its input_term holds a set; input reaches guardrail as JSON")
             given = engine.query(case.input_term)
         results = engine.results(case.query, given if given is not None else None)
     except GuardrailError as exc:
-        if case.wants_error:
-            return Outcome(case.key, "pass")
-        kind = "refused" if isinstance(exc, PolicyError) else "error"
-        return Outcome(case.key, kind, exc.message.splitlines()[0])
+        return Outcome(case.key, "pass" if case.wants_error else "error", exc.message.splitlines()[0])
     if case.wants_error:
         return Outcome(case.key, "differs", f"OPA raises an error; the engine answered {_shown(results)}")
     got = [_value(r, case.sort_bindings) for r in results]

@@ -191,12 +191,13 @@ def rego_error(
     at, msg = _ERROR_AT.search(text), _ERROR_MSG.search(text)
     message = msg.group("msg").strip() if msg else text.strip().splitlines()[-1] if text.strip() else repr(exc)
     where = ""
-    if at and message == "invalid character" and _INTERPOLATION.search(text):
+    interpolation = bool(at and message == "invalid character" and _INTERPOLATION.search(text))
+    if interpolation:
         message = 'string interpolation ($"...") is not supported by the embedded engine; build the string with sprintf'
     if at:
         line, col = int(at["line"]), int(at["col"])
         where = f"{at['path']}:{line}:{columns(at['path'], line, col) if columns else col}: "
-    compile_like = any(
+    compile_like = interpolation or any(
         marker in message
         for marker in ("unsafe", "expecting", "unexpected", "conflicts with", "undefined", "invalid", "not a valid")
     )
