@@ -69,6 +69,20 @@ def test_runtime_builtin_error_is_engine_error_naming_the_query() -> None:
     assert info.value.exit_code == ExitCode.COULD_NOT_FINISH
 
 
+def test_an_engine_panic_is_an_engine_error_naming_the_query() -> None:
+    """regorus panics on `strings.count(s, "")` (found by OPA's own cases): a Rust panic reaches Python as a
+    BaseException, which escaped every handler (a traceback, and a worker that died mid-query)."""
+    source = "package s\nimport rego.v1\nn := strings.count(input.text, input.sep)\n"
+    engine = RegoEngine(PolicyBundle(modules=[("s.rego", source)]))
+    with pytest.raises(EngineError, match=r"s.rego:3: .*window size must be non-zero.*data.s.n"):
+        engine.query("data.s.n", {"text": "dummy", "sep": ""})
+    assert engine.query("data.s.n", {"text": "dummy", "sep": "m"}) == 2  # the engine still answers
+    with EngineWorker(PolicyBundle(modules=[("s.rego", source)])) as worker:
+        with pytest.raises(EngineError, match=r"window size must be non-zero"):
+            worker.query("data.s.n", {"text": "dummy", "sep": ""})
+        assert worker.query("data.s.n", {"text": "dummy", "sep": "m"}) == 2
+
+
 def test_worker_kills_a_runaway_policy_and_recovers() -> None:
     bundle = PolicyBundle(modules=[("slow.rego", RUNAWAY), ("ok.rego", "package ok\nv := 42\n")])
     with EngineWorker(bundle, timeout_s=0.5) as worker:

@@ -30,6 +30,15 @@ _ERROR_MSG = re.compile(r"^error:\s*(?P<msg>.+)$", re.MULTILINE)
 _INTERPOLATION = re.compile(r'^\s*\d+ \|.*\$"', re.MULTILINE)  # the located source line regorus quotes
 
 
+def _engine_failure(exc: BaseException) -> BaseException:
+    """What regorus raises: RuntimeError with a located message, or, when it panics (`strings.count(s, "")`), pyo3's
+    PanicException, a BaseException that escaped `except Exception` (a traceback, a worker dead mid-query).
+    Anything else (Ctrl-C, exit) is raised again."""
+    if isinstance(exc, Exception) or type(exc).__name__ == "PanicException":
+        return exc
+    raise exc
+
+
 class Undefined:
     """A query with no result (OPA's `undefined`), distinct from `null`/`false`."""
 
@@ -221,21 +230,26 @@ class RegoEngine:
             if strict and (problems := check(self._parsed_cache)):
                 raise PolicyError("\n".join(p.message for p in problems))
             self._fixed = rewrite(self._parsed_cache)
-        self._engine = new_engine()
+        self._coverage = coverage
+        self._engine = self._load()
+
+    def _load(self) -> Any:
+        engine = new_engine()
         for path, source in self._fixed.modules:
             try:
-                self._engine.add_policy(path, source)
-            except Exception as exc:
-                raise self._error(exc) from None
-        if bundle.data:
-            self._engine.add_data_json(to_json(bundle.data))
-        if coverage:
-            self._engine.set_enable_coverage(True)
-        self._engine.set_gather_prints(True)
+                engine.add_policy(path, source)
+            except BaseException as exc:
+                raise self._error(_engine_failure(exc)) from None
+        if self.bundle.data:
+            engine.add_data_json(to_json(self.bundle.data))
+        if self._coverage:
+            engine.set_enable_coverage(True)
+        engine.set_gather_prints(True)
         try:
-            self._engine.eval_query_as_json("true")  # forces compilation: errors surface now, not mid-run
-        except Exception as exc:
-            raise self._error(exc) from None
+            engine.eval_query_as_json("true")  # forces compilation: errors surface now, not mid-run
+        except BaseException as exc:
+            raise self._error(_engine_failure(exc)) from None
+        return engine
 
     @property
     def _parsed(self) -> list[ParsedModule]:
@@ -286,8 +300,11 @@ class RegoEngine:
             self._engine.set_input_json(to_json(input))
         try:
             return list(json.loads(self._engine.eval_query_as_json(query)).get("result") or [])
-        except Exception as exc:
-            raise self._error(exc, query) from None
+        except BaseException as exc:
+            failure = _engine_failure(exc)
+            if not isinstance(failure, Exception):  # a panic leaves regorus's evaluation state behind: start afresh
+                self._engine = self._load()
+            raise self._error(failure, query) from None
 
     def eval_rule_json(self, rule: str, input_json: str) -> str:
         """A rule's value as JSON text, for input given as JSON text: no Python object is built on the way in or
@@ -322,8 +339,8 @@ def _parse(modules: list[tuple[str, str]]) -> list[ParsedModule]:
         return parse(modules)
     except GuardrailError:
         raise
-    except Exception as exc:  # regorus raises RuntimeError with a located message
-        raise rego_error(exc) from None
+    except BaseException as exc:
+        raise rego_error(_engine_failure(exc)) from None
 
 
 def prepare(bundle: PolicyBundle) -> PolicyBundle:
