@@ -166,6 +166,10 @@ class _Checker:
             return None
         if arity < 0:  # arity unknown: its last argument may be an output
             return params[-1] if params else None
+        if shown == "walk" and len(params) == arity:
+            self.report(span, "`walk(...)` with one argument (its value form) gives no result in the embedded engine, "
+                        "where OPA iterates every [path, value] pair; write `walk(x, [path, value])`")  # fmt: skip
+            return None
         if len(params) == arity + 1:
             return params[-1]
         if len(params) != arity:
