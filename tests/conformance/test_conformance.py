@@ -5,7 +5,8 @@ documented semantics). Every case passes except those listed in `known_differenc
 and each of those must still fail: an engine upgrade that changes any answer fails this test and names the case.
 
 OPA's own cases (open-policy-agent/opa, `v1/test/cases/testdata/v1`, Apache-2.0) run too when a folder of them is
-named by GUARDRAIL_OPA_CASES; their known differences are listed in the same file (docs/policy-engine.md).
+named by GUARDRAIL_OPA_CASES; their silent differences are listed in `known_opa_differences.yaml`, and the last
+measurement in docs/policy-engine.md (scripts/measure_opa_conformance.py prints it).
 """
 
 from __future__ import annotations
