@@ -62,6 +62,7 @@ class AuditOptions:
     timeout_s: float = DEFAULT_TIMEOUT_S
     max_listed: int = MAX_LISTED
     today: date | None = None
+    opa_url: str | None = None  # the action and audit policies on this OPA server (the local engine only)
 
 
 @dataclass
@@ -141,6 +142,12 @@ def local_events(files: list[Path], assembler: TraceAssembler) -> Iterator[Judge
 def run_audit(options: AuditOptions) -> AuditReport:
     if options.since and options.until and options.since >= options.until:
         raise ConfigError("--since must be before --until", field="--since")
+    if options.opa_url and options.engine == "ray":
+        raise ConfigError(
+            "--engine ray evaluates on each Ray worker's embedded engine, not on an OPA server",
+            field="--opa-url",
+            hint="drop --opa-url, or audit with --engine local",
+        )
     loaded = load_roster(options.roster)
     roster = loaded.roster
     bundle = load_policies(options.policies)
@@ -153,7 +160,7 @@ def run_audit(options: AuditOptions) -> AuditReport:
     roster_agents = set(contexts)
     tally = Tally(roster, list_price)
     sink = _Sink(options.max_listed)
-    engine: PolicyEngine = open_engine(bundle, timeout_s=options.timeout_s)
+    engine: PolicyEngine = open_engine(bundle, timeout_s=options.timeout_s, opa_url=options.opa_url)
     by_source: dict[str, int] = {}
     counters: RayCounters | TraceAssembler
     try:

@@ -119,12 +119,13 @@ def analyse(
     project: Project,
     *,
     policy_timeout_s: float = DEFAULT_TIMEOUT_S,
+    opa_url: str | None = None,
 ) -> Summary:
     """Statistics, comparison, the gate's decision and the recommendation, as one record."""
     return summarise(
         manifest,
         rows,
-        lambda document: decide(project, document, timeout_s=policy_timeout_s),
+        lambda document: decide(project, document, timeout_s=policy_timeout_s, opa_url=opa_url),
         gate_policy_hash=policies_hash(project.policies),
     )
 
@@ -253,6 +254,7 @@ def build_reports(
     tracking_uri: str | None,
     project: Project | None = None,
     policy_timeout_s: float = DEFAULT_TIMEOUT_S,
+    opa_url: str | None = None,
 ) -> ReportOutcome:
     """Compute everything for one run and write summary.json, results.csv, report.md, report.html; track."""
     run_dir = run_dir.resolve()
@@ -261,7 +263,7 @@ def build_reports(
         raise ConfigError("no results.jsonl in this run folder", path=str(run_dir))
     rows = read_rows(run_dir / RESULTS_FILE)
     project = project or Project.find(run_dir)
-    summary = analyse(manifest, rows, project, policy_timeout_s=policy_timeout_s)
+    summary = analyse(manifest, rows, project, policy_timeout_s=policy_timeout_s, opa_url=opa_url)
     transcripts = read_violation_transcripts(run_dir, rows)
     csv_path = run_dir / CSV_FILE
     write_csv(csv_path, rows)

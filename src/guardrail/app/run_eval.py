@@ -57,6 +57,7 @@ class RunOptions:
     fsync: bool = True
     workers: int | None = None  # replay processes; None: as many as pay for themselves (shards.plan_workers)
     keep_lock: bool = False  # the run folder stays locked after run_eval, until RunOutcome.release (the CLI's report)
+    opa_url: str | None = None  # the action policy on this OPA server instead of the embedded engine
 
 
 @dataclass
@@ -273,6 +274,7 @@ class _Replay:
                 concurrency=self.concurrency,
                 no_cache=self.options.no_cache,
                 started=started,
+                opa_url=self.options.opa_url,
             )
         else:
             _replay_here(
@@ -309,7 +311,7 @@ def _run(
 
         judge.validate(spec.judge, path=loaded.project.display(loaded.path))
         judge.preload()
-    policy = open_policy(loaded)
+    policy = open_policy(loaded, opa_url=options.opa_url)
     manifest = _manifest(loaded, folder, candidates, redactor, hashes)
     progress = progress or RunProgress.live(quiet=options.quiet)
     journal: Journal | None = None

@@ -89,6 +89,7 @@ class _Job:
     concurrency: int  # each worker's share of the spec's (or --concurrency's)
     no_cache: bool
     parent: int
+    opa_url: str | None
 
 
 def run_sharded(
@@ -102,6 +103,7 @@ def run_sharded(
     concurrency: int,
     no_cache: bool,
     started: Callable[[], None],
+    opa_url: str | None = None,
 ) -> None:
     """Replay what `journal` lacks in `workers` processes; `started` runs in the parent once they are forked
     (threads, such as the progress bar's, may only start then)."""
@@ -116,6 +118,7 @@ def run_sharded(
         concurrency=max(1, concurrency // workers),
         no_cache=no_cache,
         parent=os.getpid(),
+        opa_url=opa_url,
     )
     if not no_cache:  # created here, once: workers creating it at the same instant would find it locked
         ResponseCache(cache_path(loaded)).close()
@@ -242,7 +245,7 @@ def _worker(conn: Connection, job: _Job, shard: int, siblings: tuple[Connection,
             job.loaded, job.candidates, concurrency=job.concurrency, no_cache=job.no_cache, shards=job.shards
         )
         try:
-            policy = open_policy(job.loaded)
+            policy = open_policy(job.loaded, opa_url=job.opa_url)
             try:
                 asyncio.run(_replay_shard(conn, job, shard, client, MemoDecider(policy)))
             finally:

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import typer
 
-from guardrail.cli.common import FORMAT, OUTPUT, POLICY_TIMEOUT, choice, emit_report, policies_dir, project_of
+from guardrail.cli.common import (
+    FORMAT,
+    OPA_URL,
+    OUTPUT,
+    POLICY_TIMEOUT,
+    choice,
+    emit_report,
+    policies_dir,
+    project_of,
+)
 from guardrail.errors import ConfigError, Failed
 from guardrail.report.formats import Format
 
@@ -59,6 +68,7 @@ def audit(
     ),
     today: str | None = typer.Option(None, "--today", help="Date for waiver expiry (YYYY-MM-DD; default today)."),
     timeout: float = POLICY_TIMEOUT,
+    opa_url: str | None = OPA_URL,
 ) -> None:
     """Audit production traces: the action policy on every recorded call, the audit rules on each agent's window,
     a scorecard per agent and office. Exit 1 on a blocking finding, 2 on bad input (file and line named)."""
@@ -82,6 +92,7 @@ def audit(
             ray_address=ray_address,
             timeout_s=timeout,
             today=on,
+            opa_url=opa_url,
         )
     )
     project = project_of(roster)

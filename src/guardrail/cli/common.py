@@ -62,3 +62,6 @@ POLICY_TIMEOUT = typer.Option(
 )
 FORMAT = typer.Option(Format.TEXT, "--format", "-f", help="Output format.", case_sensitive=False)
 OUTPUT = typer.Option(None, "--output", "-o", help="Write the report to this file instead of stdout.")
+OPA_URL = typer.Option(
+    None, "--opa-url", metavar="URL", help="Evaluate the policies on this OPA server instead of the embedded engine."
+)

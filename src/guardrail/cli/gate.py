@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from guardrail.cli.common import FORMAT, OUTPUT, POLICY_TIMEOUT, emit_report
+from guardrail.cli.common import FORMAT, OPA_URL, OUTPUT, POLICY_TIMEOUT, emit_report
 from guardrail.errors import ConfigError, Failed
 from guardrail.report.formats import Format
 
@@ -27,7 +27,7 @@ def gate(
     now: str | None = typer.Option(
         None, "--now", help="Decide as of this RFC3339 time (replaying an old decision); default: now."
     ),
-    opa_url: str | None = typer.Option(None, "--opa-url", help="Evaluate on this OPA server instead of embedded."),
+    opa_url: str | None = OPA_URL,
     timeout: float = POLICY_TIMEOUT,
 ) -> None:
     """Diff the roster against its base and let the gate policy decide whether the change may merge.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from guardrail.cli.common import FORMAT, OUTPUT, POLICY_TIMEOUT, emit, emit_report, policies_dir
+from guardrail.cli.common import FORMAT, OPA_URL, OUTPUT, POLICY_TIMEOUT, emit, emit_report, policies_dir
 from guardrail.errors import ConfigError, Failed, PolicyError
 from guardrail.report.formats import Format
 
@@ -85,7 +85,7 @@ def evaluate(
     policies: Path | None = typer.Option(None, "--policies", "-p", help="Policy directory (default: policies/)."),
     timeout: float = POLICY_TIMEOUT,
     memory: int = POLICY_MEMORY,
-    opa_url: str | None = typer.Option(None, "--opa-url", help="Evaluate on this OPA server instead of embedded."),
+    opa_url: str | None = OPA_URL,
 ) -> None:
     """Evaluate a query and print the result as JSON (`undefined` when it has none: exit 1)."""
     from guardrail.adapters.rego import UNDEFINED

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from guardrail.cli.common import OPA_URL
 from guardrail.errors import Failed
 
 if TYPE_CHECKING:
@@ -27,14 +28,19 @@ TRACKING_URI = typer.Option(
 
 
 def report_and_show(
-    run_dir: Path, *, track: bool, tracking_uri: str | None, project: Project | None = None
+    run_dir: Path,
+    *,
+    track: bool,
+    tracking_uri: str | None,
+    project: Project | None = None,
+    opa_url: str | None = None,
 ) -> ReportOutcome:
     """Build every report for a run folder and print the ranked table. `project` is the eval spec's (default:
-    the one the run folder is in, else the working directory's)."""
+    the one the run folder is in, else the working directory's); `opa_url`: the gate policy on that OPA server."""
     from guardrail.app.report import build_reports
     from guardrail.report.console import console_for_output, render_console
 
-    outcome = build_reports(run_dir, track=track, tracking_uri=tracking_uri, project=project)
+    outcome = build_reports(run_dir, track=track, tracking_uri=tracking_uri, project=project, opa_url=opa_url)
     console = console_for_output()
     render_console(outcome, console)
     in_run = outcome.run_dir / "evidence"
@@ -89,6 +95,7 @@ def report(
     reports: Path | None = typer.Option(None, "--reports", metavar="DIR", help="Reports folder (default: reports/)."),
     no_track: bool = NO_TRACK,
     tracking_uri: str | None = TRACKING_URI,
+    opa_url: str | None = OPA_URL,
 ) -> None:
     """Recompute a stored run's statistics, gate decision and reports (HTML, Markdown, CSV, summary.json)."""
     from guardrail.app.report import find_run
@@ -96,7 +103,7 @@ def report(
     start_tracking(not no_track)
     run_dir = find_run(run_id, reports)
     prefetch_tracking(not no_track, tracking_uri, run_dir)
-    outcome = report_and_show(run_dir, track=not no_track, tracking_uri=tracking_uri)
+    outcome = report_and_show(run_dir, track=not no_track, tracking_uri=tracking_uri, opa_url=opa_url)
     fail_if_denied(outcome)
 
 

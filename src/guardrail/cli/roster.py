@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from guardrail.cli.common import FORMAT, OUTPUT, POLICY_TIMEOUT, emit_report, policies_dir
+from guardrail.cli.common import FORMAT, OPA_URL, OUTPUT, POLICY_TIMEOUT, emit_report, policies_dir
 from guardrail.errors import Failed
 from guardrail.report.formats import Format
 
@@ -23,7 +23,7 @@ def check(
     ),
     fmt: Format = FORMAT,
     output: Path | None = OUTPUT,
-    opa_url: str | None = typer.Option(None, "--opa-url", help="Evaluate on this OPA server instead of embedded."),
+    opa_url: str | None = OPA_URL,
     today: str | None = typer.Option(None, "--today", help="Date for waiver expiry (YYYY-MM-DD; default today)."),
     timeout: float = POLICY_TIMEOUT,
 ) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from guardrail.cli.common import OPA_URL
 from guardrail.cli.report import (
     NO_TRACK,
     TRACKING_URI,
@@ -80,6 +81,7 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     no_track: bool = NO_TRACK,
     tracking_uri: str | None = TRACKING_URI,
+    opa_url: str | None = OPA_URL,
 ) -> None:
     """Replay the eval's suites on every candidate model, score them and write reports/<run-id>/."""
     from guardrail.app.run_eval import RunOptions, check_error_budget, run_eval
@@ -94,12 +96,15 @@ def run(
         quiet=quiet,
         workers=workers,
         keep_lock=True,  # the reports below are written into the run folder too
+        opa_url=opa_url,
     )
     outcome = run_eval(eval_path, options, on_replay=lambda: prefetch_tracking(not no_track, tracking_uri, eval_path))
     try:
         show_counts(outcome)
         project = outcome.loaded.project if outcome.loaded is not None else None
-        report = report_and_show(outcome.run_dir, track=not no_track, tracking_uri=tracking_uri, project=project)
+        report = report_and_show(
+            outcome.run_dir, track=not no_track, tracking_uri=tracking_uri, project=project, opa_url=opa_url
+        )
     finally:
         outcome.release()
     check_error_budget(outcome)
