@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.support.cli import run_cli
 from tests.support.run_project import ScriptedClient, make_project
 
 from guardrail.adapters import journal as journal_module
@@ -168,6 +169,31 @@ def test_two_resumes_of_one_run_at_once_the_second_is_refused(tmp_path: Path, mo
     assert first.returncode in (0, 1), first_err
     keys = _keys(run_dir)
     assert len(keys) == len(set(keys)) == 60 and _status(run_dir) == "finished"
+
+
+@pytest.mark.integration
+def test_a_report_while_a_resume_writes_the_run_is_refused_naming_its_pid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec, run_dir = _failed_run(tmp_path, monkeypatch, tasks=20, candidates=["sim/frontier", "sim/budget"])
+    argv = [sys.executable, "-m", "guardrail.cli.main", "run", str(spec), "--quiet", "--no-track", "--resume"]
+    writer = subprocess.Popen([*argv, run_dir.name], cwd=tmp_path, env=ENV, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while f'"pid": {writer.pid}' not in (run_dir / LOCK_FILE).read_text():  # it holds the folder...
+            assert writer.poll() is None and time.monotonic() < deadline, "the resume never took the lock"
+            time.sleep(0.02)
+        os.kill(writer.pid, signal.SIGSTOP)  # ...and stays right there while the report is asked for
+        refused = run_cli("report", run_dir.name, "--no-track", cwd=tmp_path)
+    finally:
+        os.kill(writer.pid, signal.SIGCONT)
+    _, writer_err = writer.communicate(timeout=300)
+    assert refused.code == 2, refused.text
+    assert f"run {run_dir.name} is being written by pid {writer.pid} on host" in refused.err
+    assert "then report it" in refused.err and "Traceback" not in refused.text
+    assert writer.returncode in (0, 1), writer_err
+    assert len(_keys(run_dir)) == 40 and _status(run_dir) == "finished"
+    assert run_cli("report", run_dir.name, "--no-track", cwd=tmp_path).code in (0, 1)  # once the writer is done
 
 
 FULL_DISK = """

@@ -4,6 +4,7 @@ labels."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 from pathlib import Path
 
@@ -154,9 +155,17 @@ def test_gate_denial_of_the_proposed_candidate_exits_1(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_ctrl_c_exits_130_and_the_run_resumes_to_one_row_per_task(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sig", "workers"),
+    [(signal.SIGINT, "1"), (signal.SIGTERM, "1"), (signal.SIGTERM, "2")],
+    ids=["ctrl-c", "kill-term", "kill-term-split"],
+)
+def test_ctrl_c_or_kill_term_exits_130_and_the_run_resumes_to_one_row_per_task(
+    tmp_path: Path, sig: signal.Signals, workers: str
+) -> None:
+    """SIGTERM to the run's process alone (`kill PID`: a cancelled CI job, a stopped container) ends it as Ctrl-C
+    does: run.json marked interrupted, not left `running`, and `--resume` finishes it."""
     import os
-    import signal
     import subprocess
     import sys
     import time
@@ -164,6 +173,7 @@ def test_ctrl_c_exits_130_and_the_run_resumes_to_one_row_per_task(tmp_path: Path
     spec = _project(tmp_path, tasks=120, candidates=["sim/frontier"])
     env = dict(os.environ, GUARDRAIL_SIM_LATENCY_SCALE="0.05", PYTHONPATH=str(REPO / "src"))
     argv = [sys.executable, "-m", "guardrail.cli.main", "run", str(spec), "--quiet", "--no-track", "--concurrency", "2"]
+    argv += ["--workers", workers]
     proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     journal: list[Path] = []
@@ -172,7 +182,7 @@ def test_ctrl_c_exits_130_and_the_run_resumes_to_one_row_per_task(tmp_path: Path
         if journal and len(journal[0].read_text().splitlines()) >= 5:
             break
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err

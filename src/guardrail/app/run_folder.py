@@ -130,7 +130,13 @@ def _resume(reports: Path, run_id: str) -> RunFolder:
     return RunFolder(run_id, path, previous, lock)
 
 
-def _lock(path: Path, run_id: str) -> FileLock:
+def lock_for_report(path: Path) -> FileLock:
+    """The run folder of `guardrail report`, locked while its reports are rewritten: a run or resume still writing
+    it is named and the report refused (its rows are not all there yet, and both would write the same files)."""
+    return _lock(path, path.name, then="report it")
+
+
+def _lock(path: Path, run_id: str, *, then: str = "resume") -> FileLock:
     lock = FileLock(path / LOCK_FILE)
     try:
         return lock.acquire()
@@ -138,10 +144,10 @@ def _lock(path: Path, run_id: str) -> FileLock:
         raise ConfigError(
             f"run {run_id} is being written by {exc.holder}",
             path=str(path),
-            hint="wait for that run to finish (or stop it), then resume",
+            hint=f"wait for that run to finish (or stop it), then {then}",
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot lock the run folder: {files.why(exc)}", path=str(path / LOCK_FILE)) from None
 
 
-__all__ = ["LOCK_FILE", "RUN_FILE", "RUN_ID", "RunFolder", "new_run_id", "open_run_folder"]
+__all__ = ["LOCK_FILE", "RUN_FILE", "RUN_ID", "RunFolder", "lock_for_report", "new_run_id", "open_run_folder"]

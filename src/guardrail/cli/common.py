@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import TypeVar
 
 import typer
@@ -49,6 +53,29 @@ def emit_report(renderers: Renderers[T], fmt: Format, subject: T, output: Path |
                 handle.write(renderers.render(Format.MARKDOWN, subject) + "\n")
         except OSError as exc:
             raise ConfigError(f"cannot append the job summary: {exc.strerror}", path=summary_file) from None
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within this block SIGTERM (`kill PID`, a CI job cancelled, a container stopped) is Ctrl-C: whatever SIGINT
+    does now runs (asyncio's cancellation of the replay, or KeyboardInterrupt), so a run ends `interrupted`, its
+    journal closed and run.json marked for `--resume`, instead of dying with run.json left `running`."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        if not callable(handler):  # SIGINT ignored or default for a moment: the termination still stops the command
+            raise KeyboardInterrupt
+        handler(signal.SIGINT, frame)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (an embedding application's): leave its signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def choice(value: str, allowed: tuple[str, ...], option: str) -> str:

@@ -99,11 +99,13 @@ def report(
 ) -> None:
     """Recompute a stored run's statistics, gate decision and reports (HTML, Markdown, CSV, summary.json)."""
     from guardrail.app.report import find_run
+    from guardrail.app.run_folder import lock_for_report
 
     start_tracking(not no_track)
     run_dir = find_run(run_id, reports)
-    prefetch_tracking(not no_track, tracking_uri, run_dir)
-    outcome = report_and_show(run_dir, track=not no_track, tracking_uri=tracking_uri, opa_url=opa_url)
+    with lock_for_report(run_dir):  # never while a run or resume still writes the folder
+        prefetch_tracking(not no_track, tracking_uri, run_dir)
+        outcome = report_and_show(run_dir, track=not no_track, tracking_uri=tracking_uri, opa_url=opa_url)
     fail_if_denied(outcome)
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from guardrail.cli.common import OPA_URL
+from guardrail.cli.common import OPA_URL, terminate_as_interrupt
 from guardrail.cli.report import (
     NO_TRACK,
     TRACKING_URI,
@@ -98,15 +98,18 @@ def run(
         keep_lock=True,  # the reports below are written into the run folder too
         opa_url=opa_url,
     )
-    outcome = run_eval(eval_path, options, on_replay=lambda: prefetch_tracking(not no_track, tracking_uri, eval_path))
-    try:
-        show_counts(outcome)
-        project = outcome.loaded.project if outcome.loaded is not None else None
-        report = report_and_show(
-            outcome.run_dir, track=not no_track, tracking_uri=tracking_uri, project=project, opa_url=opa_url
+    with terminate_as_interrupt():  # `kill PID` ends the run as Ctrl-C does: marked interrupted, resumable
+        outcome = run_eval(
+            eval_path, options, on_replay=lambda: prefetch_tracking(not no_track, tracking_uri, eval_path)
         )
-    finally:
-        outcome.release()
+        try:
+            show_counts(outcome)
+            project = outcome.loaded.project if outcome.loaded is not None else None
+            report = report_and_show(
+                outcome.run_dir, track=not no_track, tracking_uri=tracking_uri, project=project, opa_url=opa_url
+            )
+        finally:
+            outcome.release()
     check_error_budget(outcome)
     fail_if_denied(report)
 
