@@ -65,6 +65,19 @@ def test_a_bad_line_is_named_by_file_line_and_field(tmp_path: Path) -> None:
         list(read_decisions(log))
 
 
+def test_a_bad_line_lists_every_error_with_its_file_line_and_field(tmp_path: Path) -> None:
+    log = tmp_path / "d.jsonl"
+    append_record(log, BASE)
+    append_record(log, {**BASE, "decision": "perhaps", "time": "yesterday", "source": 7})
+    with pytest.raises(ConfigError) as caught:
+        list(read_decisions(log))
+    error = caught.value
+    assert (error.path, error.line) == (str(log), 2)
+    assert sorted([error.field, *(e.field for e in error.also)]) == ["decision", "source", "time"]
+    assert all(e.line == 2 for e in error.also) and "1 more error" not in str(error)
+    assert "hint: each line must be one guardrail.decision/v1 record" in str(error)
+
+
 def test_a_line_still_being_written_is_skipped(tmp_path: Path) -> None:
     log = tmp_path / "d.jsonl"
     append_record(log, BASE)

@@ -14,12 +14,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from guardrail.errors import ConfigError, CouldNotFinish
+from guardrail.errors import CouldNotFinish
 
 if TYPE_CHECKING:
     from guardrail.core.decisions import DecisionRecord
 
 LOG_MODE = 0o640
+RECORD_HINT = "each line must be one guardrail.decision/v1 record"
 
 
 def encode_line(record: Mapping[str, Any]) -> bytes:
@@ -51,10 +52,11 @@ def append_record(path: Path, record: DecisionRecord | Mapping[str, Any]) -> Non
 
 
 def read_decisions(path: Path) -> Iterator[DecisionRecord]:
-    """Every record in a log, validated. A last line without its newline is a write still in flight: skipped."""
+    """Every record in a log, validated: a bad line is named with its file, line and every field at fault. A last
+    line without its newline is a write still in flight: skipped unless it is already a whole record."""
     from pydantic import ValidationError
 
-    from guardrail.adapters.loading import format_loc, read_text
+    from guardrail.adapters.loading import parse_json, read_text, schema_error
     from guardrail.core.decisions import DecisionRecord
 
     lines = read_text(path).split("\n")
@@ -63,17 +65,9 @@ def read_decisions(path: Path) -> Iterator[DecisionRecord]:
         if not raw.strip():
             continue
         try:
-            yield DecisionRecord.model_validate_json(raw)
+            yield DecisionRecord.model_validate(parse_json(raw, str(path), line=number))
         except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            loc = format_loc(tuple(first["loc"]))
-            raise ConfigError(
-                first["msg"] if first["type"] != "json_invalid" else f"invalid JSON: {first['msg']}",
-                path=str(path),
-                line=number,
-                field=loc or None,
-                hint="each line must be one guardrail.decision/v1 record",
-            ) from None
+            raise schema_error(exc, path=str(path), line=number, hint=RECORD_HINT) from None
     if tail.strip():
         try:
             yield DecisionRecord.model_validate_json(tail)
@@ -81,4 +75,4 @@ def read_decisions(path: Path) -> Iterator[DecisionRecord]:
             return
 
 
-__all__ = ["LOG_MODE", "append_line", "append_record", "encode_line", "read_decisions"]
+__all__ = ["LOG_MODE", "RECORD_HINT", "append_line", "append_record", "encode_line", "read_decisions"]

@@ -20,7 +20,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from guardrail.adapters import files
-from guardrail.adapters.loading import Document, schema_error
+from guardrail.adapters.loading import schema_error
 from guardrail.core.results import ResultRow
 from guardrail.errors import CouldNotFinish
 
@@ -53,7 +53,7 @@ def read_rows(path: Path) -> list[ResultRow]:
         except ValidationError as exc:
             if not complete:
                 break
-            raise schema_error(exc, Document(str(path), None, {(): 0}, base_line=number)) from None
+            raise schema_error(exc, path=str(path), line=number) from None
     return rows
 
 

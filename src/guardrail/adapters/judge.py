@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from guardrail.adapters.loading import format_loc, problems_of
 from guardrail.core.llm import CallError, CallResult, CompletionRequest
 from guardrail.core.results import Check
 from guardrail.core.suite import Judge, Task
@@ -111,9 +112,8 @@ def parse_schema(text: str | None, schema: type[BaseModel]) -> BaseModel:
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or name
-        raise JudgeError(f"the judge's JSON does not match {name}: {where}: {first['msg']}") from None
+        found = "; ".join(f"{format_loc(loc) or name}: {message}" for loc, message in problems_of(exc))
+        raise JudgeError(f"the judge's JSON does not match {name}: {found}") from None
 
 
 def _model_class(base: type) -> type:

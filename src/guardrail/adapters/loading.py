@@ -172,10 +172,25 @@ def validate(model: type[M], doc: Document, *, context: dict[str, Any] | None = 
 
 
 def schema_error(
-    exc: ValidationError, doc: Document | None = None, *, path: str | None = None, prefix: Loc = ()
+    exc: ValidationError,
+    doc: Document | None = None,
+    *,
+    path: str | None = None,
+    line: int | None = None,
+    prefix: Loc = (),
+    hint: str | None = None,
 ) -> ConfigError:
     """The one translation of a pydantic ValidationError: every error, sorted by line, as one ConfigError (the
-    first is its path, line and field; the rest follow it, one per line). Without a `doc`, `path` names the file."""
+    first is its path, line and field; the rest follow it, one per line). Without a `doc`, `path` names the file
+    and `line` the record's line in it (a JSONL record)."""
+    if doc is None and line is not None:
+        doc = Document(path or "", None, {(): 0}, base_line=line)
+    return _as_one(problems_of(exc, prefix), doc, path or (doc.path if doc else None), hint)
+
+
+def problems_of(exc: ValidationError, prefix: Loc = ()) -> list[tuple[Loc, str]]:
+    """Every error of a ValidationError as (field path, message); a FieldError raised inside a validator names the
+    field it is about."""
     problems: list[tuple[Loc, str]] = []
     for error in exc.errors(include_url=False):
         loc: Loc = (*prefix, *error["loc"])
@@ -184,7 +199,7 @@ def schema_error(
         if isinstance(cause, FieldError):
             loc, message = (*loc, *cause.loc), str(cause)
         problems.append((loc, message))
-    return _as_one(problems, doc, path or (doc.path if doc else None))
+    return problems
 
 
 def validate_schema(schema: dict[str, Any], doc: Document, *, prefix: Loc = (), value: Any = None) -> None:
@@ -199,7 +214,9 @@ def validate_schema(schema: dict[str, Any], doc: Document, *, prefix: Loc = (), 
         raise _as_one(problems, doc, doc.path)
 
 
-def _as_one(problems: list[tuple[Loc, str]], doc: Document | None, path: str | None) -> ConfigError:
+def _as_one(
+    problems: list[tuple[Loc, str]], doc: Document | None, path: str | None, hint: str | None = None
+) -> ConfigError:
     def one(loc: Loc, message: str) -> ConfigError:
         if doc is not None:
             return doc.error(message, loc)
@@ -208,7 +225,7 @@ def _as_one(problems: list[tuple[Loc, str]], doc: Document | None, path: str | N
     errors = sorted((one(loc, message) for loc, message in problems), key=lambda e: e.line or 0)
     first, *rest = errors
     return ConfigError(
-        first.message_only, path=first.path, line=first.line, field=first.field, hint=first.hint, also=rest
+        first.message_only, path=first.path, line=first.line, field=first.field, hint=hint or first.hint, also=rest
     )
 
 
@@ -221,6 +238,7 @@ __all__ = [
     "load_yaml",
     "parse_json",
     "parse_yaml",
+    "problems_of",
     "read_text",
     "schema_error",
     "validate",

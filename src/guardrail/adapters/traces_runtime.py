@@ -18,6 +18,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from guardrail.adapters.decision_log import RECORD_HINT
+from guardrail.adapters.loading import schema_error
 from guardrail.adapters.traces import Observation
 from guardrail.adapters.traces_otlp import AGENT_NAME, as_float, as_int, attributes, first, json_object, nanos
 from guardrail.core.decisions import DecisionRecord
@@ -161,9 +163,7 @@ def decision_record(record: dict[str, Any], path: str, line: int) -> Observation
     try:
         found = DecisionRecord.model_validate(record)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or None
-        raise ConfigError(f"not a decision record: {first['msg']}", path=path, line=line, field=where) from None
+        raise schema_error(exc, path=path, line=line, hint=f"not a decision record: {RECORD_HINT}") from None
     runtime_tool = found.runtime_tool or found.tool
     if not runtime_tool:
         raise ConfigError("a decision record names no tool", path=path, line=line, field="runtime_tool")
