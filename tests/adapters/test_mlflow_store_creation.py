@@ -18,7 +18,7 @@ from guardrail.adapters import mlflow_store
 import mlflow  # imported before the start: what races is creating the store, not importing mlflow
 print("ready", flush=True)
 sys.stdin.readline()
-print(mlflow_store._Client(sys.argv[1]).experiment("guardrail/x", Path(sys.argv[2])))
+print(mlflow_store.TrackingClient(sys.argv[1]).experiment("guardrail/x", Path(sys.argv[2])))
 """
 
 

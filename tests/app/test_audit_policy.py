@@ -100,6 +100,10 @@ def assembled(files: list[Path], **kwargs: Any) -> list[Judgeable]:
     return out + list(assembler.finish())
 
 
+def _canonical(violation: dict[str, Any]) -> str:
+    return json.dumps(violation, sort_keys=True)
+
+
 def oracle(engine: RegoEngine, events: list[TraceEvent]) -> list[Any]:
     """Each judged call's decision asked alone, with the history rebuilt from the events themselves."""
     earlier: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
@@ -111,7 +115,7 @@ def oracle(engine: RegoEngine, events: list[TraceEvent]) -> list[Any]:
             call = {"name": e.tool, "args": e.args if e.args is not None else {}}
             whole = {**CONTEXTS[e.agent], "call": call, "approvals": list(e.approvals), "history": calls[-HISTORY_MAX:]}
             decision = engine.query("data.action.decision", whole)
-            out.append(sorted(decision["violations"], key=json.dumps))
+            out.append(sorted(decision["violations"], key=_canonical))
         if e.kind == "tool_call" and e.executed and e.args is not None:
             calls.append({"name": e.tool, "args": e.args, "allowed": True})
     return out
@@ -120,7 +124,7 @@ def oracle(engine: RegoEngine, events: list[TraceEvent]) -> list[Any]:
 def batched(engine: RegoEngine, items: list[Judgeable], batch_size: int) -> list[Any]:
     judge = BatchJudge(engine, CONTEXTS)
     stream = judge_stream(items, judge, set(CONTEXTS), batch_size=batch_size)
-    return [sorted(v, key=json.dumps) for _, v in stream if v is not None]
+    return [sorted(v, key=_canonical) for _, v in stream if v is not None]
 
 
 @pytest.mark.parametrize(("seed", "batch_size", "idle"), [(1, 1000, 20_000), (2, 37, 50), (3, 1, 200)])

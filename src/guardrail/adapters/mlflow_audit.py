@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from guardrail.adapters.mlflow_store import _Client, _key, interval_metrics
+from guardrail.adapters.mlflow_store import TrackingClient, interval_metrics, metric_key
 from guardrail.core.audit import AgentCard, AuditReport, DayCost, OfficeCard
 from guardrail.errors import CouldNotFinish
 
@@ -39,7 +39,7 @@ def _card_metrics(prefix: str, card: AgentCard | OfficeCard) -> dict[str, float]
         metrics[f"{prefix}.tools_unused"] = float(len(card.tools_unused))
         for rule in card.violations:
             metrics[f"{prefix}.violations.{rule.rule}"] = float(rule.calls)
-    return {_key(k): v for k, v in metrics.items()}
+    return {metric_key(k): v for k, v in metrics.items()}
 
 
 def audit_metrics(report: AuditReport) -> dict[str, float]:
@@ -66,9 +66,9 @@ def _day_series(prefix: str, days: Sequence[DayCost]) -> list[tuple[str, float, 
         when = datetime.fromisoformat(d.day).replace(tzinfo=UTC)
         stamp, step = int(when.timestamp() * 1000), int(when.timestamp() // 86400)
         out += [
-            (_key(f"{prefix}.day.cost_usd"), d.cost_usd, stamp, step),
-            (_key(f"{prefix}.day.tool_calls"), float(d.tool_calls), stamp, step),
-            (_key(f"{prefix}.day.violating_calls"), float(d.violating_calls), stamp, step),
+            (metric_key(f"{prefix}.day.cost_usd"), d.cost_usd, stamp, step),
+            (metric_key(f"{prefix}.day.tool_calls"), float(d.tool_calls), stamp, step),
+            (metric_key(f"{prefix}.day.violating_calls"), float(d.violating_calls), stamp, step),
         ]
     return out
 
@@ -94,7 +94,7 @@ def _log(
 ) -> dict[str, str]:
     from mlflow.entities import Metric
 
-    client = _Client(tracking_uri)
+    client = TrackingClient(tracking_uri)
     experiment_id = client.experiment(EXPERIMENT, artifact_root)
     card = report.scorecard
     run = client.run(

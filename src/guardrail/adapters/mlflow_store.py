@@ -7,10 +7,11 @@ MLflow UI's compare view shows candidates side by side.
 
 A comparison is logged by the logging process (`adapters/mlflow_process.py`: started early, so its import of
 mlflow overlaps the replay), which calls `log_runs`; the command's own process only writes the per-candidate files
-and waits for the run ids. mlflow is imported lazily, in whichever process uses `_Client`. We talk to it through
-`MlflowClient(tracking_uri)` and never through the fluent API, so no global state (active run, tracking URI) leaks.
-The local default store is a sqlite file under `.guardrail/`; its experiments are created with an explicit artifact
-location under the project, because mlflow otherwise writes artifacts to `./mlruns` wherever the user stands.
+and waits for the run ids. mlflow is imported lazily, in whichever process uses `TrackingClient`. We talk to it
+through `MlflowClient(tracking_uri)` and never through the fluent API, so no global state (active run, tracking
+URI) leaks. The local default store is a sqlite file under `.guardrail/`; its experiments are created with an
+explicit artifact location under the project, because mlflow otherwise writes artifacts to `./mlruns` wherever the
+user stands.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def store_creation(tracking_uri: str | None) -> contextlib.AbstractContextManage
     return creating(db.with_name(db.name + ".lock"), f"MLflow store {db}")
 
 
-def _key(name: str) -> str:
+def metric_key(name: str) -> str:
+    """`name` with the characters MLflow refuses in a metric or param key replaced by `_`."""
     return _KEY_UNSAFE.sub("_", name)
 
 
@@ -80,7 +82,11 @@ def interval_metrics(name: str, interval: Interval | None) -> dict[str, float]:
     """`name`, `name_lo`, `name_hi`: the point and its 95% interval as three metrics (a missing bound: absent)."""
     if interval is None:
         return {}
-    values = {_key(name): interval.point, _key(f"{name}_lo"): interval.lower, _key(f"{name}_hi"): interval.upper}
+    values = {
+        metric_key(name): interval.point,
+        metric_key(f"{name}_lo"): interval.lower,
+        metric_key(f"{name}_hi"): interval.upper,
+    }
     return {key: value for key, value in values.items() if value is not None}
 
 
@@ -131,7 +137,7 @@ def judge_metrics(entries: Sequence[JudgeMetricStats], candidate: str) -> dict[s
             continue
         metrics.update(interval_metrics(f"judge_{j.metric}", j.mean))
         metrics.update(interval_metrics(f"judge_{j.metric}_pass_rate", j.pass_rate))
-        metrics[_key(f"judge_{j.metric}_unjudged")] = float(j.unjudged)
+        metrics[metric_key(f"judge_{j.metric}_unjudged")] = float(j.unjudged)
     return metrics
 
 
@@ -141,11 +147,12 @@ def _flatten(prefix: str, value: Any) -> dict[str, str]:
         for key, item in value.items():
             out.update(_flatten(f"{prefix}.{key}" if prefix else str(key), item))
         return out
-    return {} if value is None else {_key(prefix): str(value)[:_MAX_PARAM]}
+    return {} if value is None else {metric_key(prefix): str(value)[:_MAX_PARAM]}
 
 
-class _Client:
-    """The few MlflowClient calls we make, with batching and errors translated at the boundary."""
+class TrackingClient:
+    """The few MlflowClient calls guardrail makes (comparisons here, audits in mlflow_audit), with batching and
+    errors translated at the boundary."""
 
     def __init__(self, tracking_uri: str) -> None:
         from mlflow.tracking import MlflowClient
@@ -164,7 +171,7 @@ class _Client:
         location = None
         if artifact_root is not None:
             artifact_root.mkdir(parents=True, exist_ok=True)
-            location = (artifact_root / _key(name).replace("/", "_")).as_uri()
+            location = (artifact_root / metric_key(name).replace("/", "_")).as_uri()
         try:
             return str(self.client.create_experiment(name, artifact_location=location))
         except MlflowException:  # another process created it between our two calls
@@ -239,7 +246,7 @@ def _candidate_files(
     """Each candidate's own results table and record (stats, comparison, verdict), in `folder`."""
     files: dict[str, list[Path]] = {}
     for s in summary.candidates:
-        own = folder / _key(s.candidate).replace("/", "_")
+        own = folder / metric_key(s.candidate).replace("/", "_")
         own.mkdir()
         write_table(own / "results.csv", [r for r in rows if r.candidate == s.candidate])
         comparison, verdict = summary.comparison_of(s.candidate), summary.gate.verdict(s.candidate)
@@ -258,7 +265,7 @@ def log_runs(job: LogJob) -> Tracking:
     summary, artifacts = job.summary, job.artifacts
     tracking_uri = job.tracking_uri
     prov = summary.provenance
-    client = _Client(tracking_uri)
+    client = TrackingClient(tracking_uri)
     name = experiment_name(prov.eval_name)
     experiment_id = client.experiment(name, job.artifact_root)
     common = {
@@ -270,7 +277,7 @@ def log_runs(job: LogJob) -> Tracking:
     parent_tags = {
         **common,
         **{f"guardrail.hash.{k}": v for k, v in prov.hashes.items()},
-        **{f"guardrail.suite.{_key(k)}": v for k, v in prov.suites.items()},
+        **{f"guardrail.suite.{metric_key(k)}": v for k, v in prov.suites.items()},
         "guardrail.gate": "allow" if summary.gate.allow else "deny",
         "guardrail.recommendation": summary.recommendation.candidate or "none",
         "mlflow.note.content": summary.recommendation.message,
@@ -349,11 +356,13 @@ def log_runs(job: LogJob) -> Tracking:
 
 
 __all__ = [
+    "TrackingClient",
     "candidate_metrics",
     "experiment_name",
     "interval_metrics",
     "judge_metrics",
     "log_comparison",
     "log_runs",
+    "metric_key",
     "prefetch",
 ]

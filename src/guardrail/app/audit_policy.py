@@ -17,6 +17,7 @@ from guardrail.adapters.rego import UNDEFINED, PolicyEngine, to_json
 from guardrail.adapters.rego_meta import RuleMeta
 from guardrail.app.agent_loop import AgentContext, Decider
 from guardrail.app.audit_stream import Judgeable
+from guardrail.core.action import violations_of
 from guardrail.core.audit import AuditFinding, TraceEvent
 from guardrail.core.findings import Location
 from guardrail.core.roster import Roster
@@ -83,7 +84,7 @@ class BatchJudge:
         self.contexts_json = {name: to_json(context) for name, context in contexts.items() if name is not None}
         self.queries = self.decided = 0
 
-    def violations(self, items: Sequence[Judgeable]) -> list[list[dict[str, Any]]]:
+    def violations(self, items: Sequence[Judgeable]) -> list[list[dict[str, str]]]:
         """The action policy's violations for each call (empty when allowed), in order."""
         if not items:
             return []
@@ -101,16 +102,7 @@ class BatchJudge:
                 "call(s)",
                 hint="policies/audit/batch.rego must return one data.action.decision per event",
             )
-        return [_violations(d) for d in value]
-
-
-def _violations(decision: Any) -> list[dict[str, Any]]:
-    if not isinstance(decision, dict):
-        return [{"rule": "action.undecided", "msg": "the action policy gave no decision", "severity": "high"}]
-    found = [v for v in decision.get("violations") or [] if isinstance(v, dict)]
-    if not decision.get("allow", False) and not found:
-        found = [{"rule": "action.deny", "msg": "denied by the action policy", "severity": "high"}]
-    return found
+        return [violations_of(d) for d in value]  # as the replay and the hook read an answer
 
 
 def event_location(event: TraceEvent) -> Location:
@@ -121,14 +113,14 @@ def where(event: TraceEvent) -> str:
     return f"trace {event.trace_id or '-'}, span {event.span_id or '-'}, {event.time:%Y-%m-%d %H:%M:%SZ}"
 
 
-def action_finding(event: TraceEvent, violation: dict[str, Any], metas: dict[str, RuleMeta]) -> AuditFinding:
-    rule = str(violation.get("rule", "action.deny"))
+def action_finding(event: TraceEvent, violation: dict[str, str], metas: dict[str, RuleMeta]) -> AuditFinding:
+    rule = violation["rule"]
     meta = metas.get(rule)
-    severity = violation.get("severity") or (meta.severity if meta else None)
+    severity = violation["severity"]  # the violation's own, as the replay and the hook take it (action.rego)
     return AuditFinding(
         rule=rule,
         kind="deny",
-        msg=f"{violation.get('msg') or rule} ({where(event)})",
+        msg=f"{violation['msg'] or rule} ({where(event)})",
         agent=event.agent,
         severity=severity if severity in _SEVERITIES else "high",
         controls=tuple(meta.controls) if meta else (),
