@@ -150,3 +150,17 @@ def test_since_and_until_select_the_window(tmp_path: Path) -> None:
     write_jsonl(root / "t.jsonl", otlp(tool_span("s1", 1, "web.fetch", {"url": "u"}), agent_span("support-triage")))
     assert audit(root, "t.jsonl", "--since", "2026-11-29").code == 0  # the call ran on 2026-11-28
     assert audit(root, "t.jsonl", "--since", "2026-11-28", "--until", "2026-11-29").code == 1
+
+
+def test_github_annotations_and_the_job_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = project(tmp_path)
+    summary = root / "step-summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = audit(root, str(DEMO), "--format", "github")
+    assert result.code == 1, result.err
+    annotations = [line for line in result.out.splitlines() if line.startswith("::error")]
+    assert len(annotations) == 8  # the demo's planted blocking findings
+    written = summary.read_text()
+    assert written.startswith("earlier step\n")  # appended, as GitHub expects
+    assert "### guardrail audit: ❌ failed" in written and "ACT-002" in written

@@ -26,6 +26,7 @@ def render_json(report: AuditReport) -> str:
         "blocking": report.blocking,
         "warnings": sum(f.kind == "warn" and f.waiver is None for f in report.findings),
         "waived": sum(f.waiver is not None for f in report.findings),
+        "waivers_expired": sum(f.waiver_expired is not None for f in report.findings),
         "not_listed": report.not_listed,
     }
     return json.dumps({**ordered, **payload}, indent=2) + "\n"

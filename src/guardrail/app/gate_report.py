@@ -69,6 +69,9 @@ class GateReport(BaseModel):
                     title=source.title if source else None,
                     policy="gate.change",
                     location=item.location,
+                    # a roster finding's waiver, in force or expired, reads in every format as in `roster check`
+                    waiver=source.waiver if source else None,
+                    waiver_expired=source.waiver_expired if source else None,
                 )
             )
         agents = list(dict.fromkeys(c.agent for c in self.changes))
