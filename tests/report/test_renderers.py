@@ -92,3 +92,23 @@ def test_a_significant_loss_is_stated_in_every_report() -> None:
     assert summary.gate.allow and summary.recommendation.loss is not None
     assert "points fewer tasks than the baseline" in render_markdown(summary)
     assert "points fewer tasks than the baseline" in render_html(summary)
+
+
+def test_a_candidate_whose_every_task_errored_shows_no_cost_and_says_why(tmp_path: Path) -> None:
+    plants = [Plant("sim/frontier", 0.95, cost=0.003), Plant("sim/down", 0.9, error_rate=1.0, cost=0.002)]
+    summary = _summary(plants, tasks=40)
+    (down,) = [s for s in summary.candidates if s.candidate == "sim/down"]
+    assert down.cost_per_task is None and down.accuracy is None
+    buffer = io.StringIO()
+    from rich.console import Console
+
+    render_console(ReportOutcome(run_dir=tmp_path, summary=summary), Console(file=buffer, width=250))
+    console = buffer.getvalue()
+    (row,) = [line for line in console.splitlines() if "sim/down" in line and "│" in line]
+    cells = [cell.strip() for cell in row.split("│")]
+    assert cells[cells.index("sim/down (sim)") + 4] == "–"  # $ / 1k tasks: nothing was measured, not $0.00
+    assert "no task was scored: every row errored" in console
+    html, md = render_html(summary), render_markdown(summary)
+    for text in (console, html, md):
+        assert "0.00 [0.00, 0.00]" not in text and "0.00e+00" not in text
+    assert "every row errored" in html and "every row errored" in md
