@@ -122,12 +122,6 @@ class Forked:
         return value
 
 
-def call_forked(fn: Callable[[], T], what: str) -> T:
-    """`fn()` computed in a child process (see Forked)."""
-    with Forked(fn, what) as child:
-        return child.result()
-
-
 def _quiet() -> None:
     """The child's stderr goes nowhere: an engine's dying words (a Rust panic or abort) must not reach the
     runtime, which shows a hook's stderr; the failure comes back as the missing answer."""
@@ -155,4 +149,4 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, 0)
 
 
-__all__ = ["CAN_FORK", "DeadlineExceeded", "Forked", "call_forked", "deadline"]
+__all__ = ["CAN_FORK", "DeadlineExceeded", "Forked", "deadline"]

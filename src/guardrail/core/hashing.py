@@ -13,10 +13,6 @@ from pathlib import Path
 _SKIP_DIRS = {"__pycache__", ".git", ".venv", ".mypy_cache", ".ruff_cache"}
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def sha256_file(path: Path) -> str:
     """Streamed: a suite folder may hold a large file beside its tasks."""
     with path.open("rb") as handle:
