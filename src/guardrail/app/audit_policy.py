@@ -19,14 +19,13 @@ from guardrail.app.agent_loop import AgentContext, Decider
 from guardrail.app.audit_stream import Judgeable
 from guardrail.core.action import violations_of
 from guardrail.core.audit import AuditFinding, TraceEvent
-from guardrail.core.findings import Location
+from guardrail.core.findings import Location, finding_sets
 from guardrail.core.roster import Roster
 from guardrail.errors import EngineError
 
 BATCH_QUERY = "data.audit.batch.decisions"
 AUDIT_NAMESPACE = "audit"
 BATCH_SIZE = 1000
-_KINDS = {"deny": "deny", "violation": "deny", "warn": "warn"}
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
@@ -142,19 +141,9 @@ def audit_rule_findings(
     if value is UNDEFINED or not isinstance(value, dict):
         return []
     out: list[AuditFinding] = []
-    for package, kind, items in _finding_sets(value, f"data.{AUDIT_NAMESPACE}"):
+    for package, kind, items in finding_sets(value, f"data.{AUDIT_NAMESPACE}", skip=("batch", "lib", "fixtures")):
         for item in items:
             out.append(_audit_finding(item, package, kind, metas, where))
-    return out
-
-
-def _finding_sets(value: dict[str, Any], package: str) -> list[tuple[str, str, list[Any]]]:
-    out: list[tuple[str, str, list[Any]]] = []
-    for key, item in value.items():
-        if key in _KINDS and isinstance(item, list):
-            out.append((package, _KINDS[key], item))
-        elif isinstance(item, dict) and not key.endswith("_test") and key not in ("batch", "lib", "fixtures"):
-            out.extend(_finding_sets(item, f"{package}.{key}"))
     return out
 
 

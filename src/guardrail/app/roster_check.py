@@ -17,11 +17,10 @@ from guardrail.adapters.roster_file import LoadedRoster, load_roster
 from guardrail.app.engine import load_policies, open_engine
 from guardrail.app.eval_specs import EvalSpecs
 from guardrail.app.governance import load_waivers
-from guardrail.core.findings import Finding, apply_waivers, sort_findings
+from guardrail.core.findings import FINDING_KINDS, Finding, apply_waivers, finding_sets, sort_findings
 from guardrail.errors import ConfigError
 from guardrail.project import Project
 
-FINDING_KINDS = {"deny": "deny", "violation": "deny", "warn": "warn"}
 ROSTER_NAMESPACE = "roster"
 
 
@@ -91,22 +90,10 @@ def evaluate_roster(engine: PolicyEngine, loaded: LoadedRoster, metas: list[Rule
     if value is UNDEFINED:
         return []
     findings: list[Finding] = []
-    for package, kind, items in _finding_sets(value, f"data.{ROSTER_NAMESPACE}"):
+    for package, kind, items in finding_sets(value, f"data.{ROSTER_NAMESPACE}"):
         for item in items:
             findings.append(_normalise(item, package, kind, metas, loaded))
     return findings
-
-
-def _finding_sets(value: Any, package: str) -> list[tuple[str, str, list[Any]]]:
-    out: list[tuple[str, str, list[Any]]] = []
-    if not isinstance(value, dict):
-        return out
-    for key, item in value.items():
-        if key in FINDING_KINDS and isinstance(item, list):
-            out.append((package, FINDING_KINDS[key], item))
-        elif isinstance(item, dict) and not key.endswith("_test"):
-            out.extend(_finding_sets(item, f"{package}.{key}"))
-    return out
 
 
 def _normalise(item: Any, package: str, kind: str, metas: list[RuleMeta], loaded: LoadedRoster) -> Finding:

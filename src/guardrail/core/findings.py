@@ -5,8 +5,9 @@ Exit codes are computed from these records, never by a formatter (Conftest's rul
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -134,3 +135,20 @@ class FindingsDoc(BaseModel):
     rules: list[dict[str, object]] = Field(default_factory=list)  # id, title, description, severity, controls
     subjects: list[str] = Field(default_factory=list)  # e.g. every agent, so passing ones show too
     notes: list[str] = Field(default_factory=list)  # extra lines for the summary
+
+
+FINDING_KINDS = {"deny": "deny", "violation": "deny", "warn": "warn"}  # a policy rule's name -> the finding's kind
+
+
+def finding_sets(value: Any, package: str, *, skip: Collection[str] = ()) -> list[tuple[str, str, list[Any]]]:
+    """(package, kind, items) for every deny/violation/warn set in a namespace's answer (`data.roster`,
+    `data.audit`), walking sub-packages except test packages and those named in `skip`."""
+    out: list[tuple[str, str, list[Any]]] = []
+    if not isinstance(value, dict):
+        return out
+    for key, item in value.items():
+        if key in FINDING_KINDS and isinstance(item, list):
+            out.append((package, FINDING_KINDS[key], item))
+        elif isinstance(item, dict) and not key.endswith("_test") and key not in skip:
+            out.extend(finding_sets(item, f"{package}.{key}", skip=skip))
+    return out

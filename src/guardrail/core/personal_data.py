@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from guardrail.core.generated_data import render_data_file
+
 _NOT_AFTER_NUMBER = r"(?:$|[^\w.,:/-]|[.,:/](?:$|[^0-9]))"  # not glued to more of a number (a decimal, a time)
 _NOT_AFTER_WORD = r"(?:$|[^\w-])"
 _EDGE = r"(?:^|[^\w.-])"
@@ -149,15 +151,13 @@ def policy_data() -> dict[str, Any]:
 def render_policy_data() -> str:
     """policies/data/personal_data.yaml, byte for byte (YAML read as JSON: every string in double quotes)."""
     data = policy_data()
-    lines = [
-        "# Generated from src/guardrail/core/personal_data.py; edit that module, not this file, then regenerate:",
-        "#   python -m guardrail.core.personal_data > policies/data/personal_data.yaml",
-        "# Mounted as data.personal_data; read by ACT-003 (policies/action/action.rego). The redactor reads the same.",
-        "shapes:",
-        *(f"  - {json.dumps(shape)}" for shape in data["shapes"]),
-        *(f"{key}: {json.dumps(data[key])}" for key in data if key != "shapes"),
-    ]
-    return "\n".join(lines) + "\n"
+    return render_data_file(
+        "personal_data",
+        "policies/data/personal_data.yaml",
+        "Mounted as data.personal_data; read by ACT-003 (policies/action/action.rego). The redactor reads the same.",
+        (f"  - {json.dumps(shape)}" for shape in data["shapes"]),
+        data,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
