@@ -39,7 +39,13 @@ def _roster_findings() -> tuple[Finding, Finding]:
 
 
 def _roster_check() -> tuple[Callable[[Format], str], str, str]:
-    doc = FindingsDoc(title="roster check", subject="roster.yaml", passed=False, findings=list(_roster_findings()))
+    doc = FindingsDoc(
+        title="roster check",
+        subject="roster.yaml",
+        passed=False,
+        findings=list(_roster_findings()),
+        subjects=["refunds", "seo", "triage"],  # triage broke nothing: it shows as passing
+    )
     return lambda fmt: FINDINGS.render(fmt, doc), "GR-002", "GR-008"
 
 
@@ -129,6 +135,9 @@ def _junit(r: Rendered) -> None:
     assert len(failures) == 1 and EXPIRED in (failures[0].text or "")  # type: ignore[union-attr]
     skipped = [c.find("skipped") for c in cases if c.find("skipped") is not None]
     assert [s.get("message") for s in skipped] == [WAIVED]  # type: ignore[union-attr]
+    if r.expired == "GR-002":  # roster check: every agent is a case, a clean one passes
+        (clean,) = [c for c in cases if c.get("name") == "triage"]
+        assert clean.find("failure") is None and clean.find("skipped") is None
 
 
 def _sarif(r: Rendered) -> None:
