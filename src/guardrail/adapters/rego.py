@@ -16,12 +16,15 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from guardrail.adapters.rego_ast import ParsedModule, add_module, new_engine, parse
 from guardrail.adapters.rego_check import check
 from guardrail.adapters.rego_rewrite import Rewritten, is_internal, rewrite
 from guardrail.errors import ConfigError, EngineError, GuardrailError, PolicyError
+
+if TYPE_CHECKING:
+    from guardrail.adapters.rego_worker import EngineWorker
 
 DEFAULT_TIMEOUT_S = 10.0
 START_HINT = "to start a project with the bundled policies, run `guardrail init`"
@@ -219,12 +222,17 @@ def rego_error(
 class RegoEngine:
     """regorus in this process and this thread. Use `EngineWorker` when a time limit matters."""
 
-    def __init__(self, bundle: PolicyBundle, *, coverage: bool = False, strict: bool = True) -> None:
-        """`strict`: refuse what `rego_check` finds (every caller but `compile_errors`, which lists it itself)."""
+    def __init__(
+        self, bundle: PolicyBundle, *, coverage: bool = False, strict: bool = True, prepared: Rewritten | None = None
+    ) -> None:
+        """`strict`: refuse what `rego_check` finds (every caller but `compile_errors`, which lists it itself).
+        `prepared`: what `check_and_rewrite` made of these very modules (adapters/prepared_cache), loaded as is."""
         self.bundle = bundle
+        self._parsed_cache: list[ParsedModule] | None = None
         if bundle.prepared:  # checked and rewritten once, ahead (the hook's cached snapshot): no parse here
-            self._parsed_cache: list[ParsedModule] | None = None
             self._fixed = Rewritten(modules=list(bundle.modules))
+        elif prepared is not None:
+            self._fixed = prepared
         else:
             self._parsed_cache = _parse(bundle.modules)
             if strict and (problems := check(self._parsed_cache)):
@@ -253,8 +261,9 @@ class RegoEngine:
 
     @property
     def _parsed(self) -> list[ParsedModule]:
-        if self._parsed_cache is None:  # a prepared bundle: its sources as loaded, minus the ordering modules
-            self._parsed_cache = _parse([m for m in self._fixed.modules if not is_internal(m[0])])
+        if self._parsed_cache is None:  # prepared ahead: the sources as written, or for a prepared bundle as loaded
+            loaded = [m for m in self._fixed.modules if not is_internal(m[0])]
+            self._parsed_cache = _parse(loaded if self.bundle.prepared else self.bundle.modules)
         return self._parsed_cache
 
     def _error(self, exc: BaseException, query: str | None = None) -> GuardrailError:
@@ -343,13 +352,21 @@ def _parse(modules: list[tuple[str, str]]) -> list[ParsedModule]:
         raise rego_error(_engine_failure(exc)) from None
 
 
+def check_and_rewrite(modules: list[tuple[str, str]]) -> Rewritten:
+    """What a strict `RegoEngine` loads: the modules through `rego_check` (refused with every problem) and
+    `rego_rewrite`. adapters/prepared_cache keeps the result per content."""
+    parsed = _parse(modules)
+    if problems := check(parsed):
+        raise PolicyError("\n".join(p.message for p in problems))
+    return rewrite(parsed)
+
+
 def prepare(bundle: PolicyBundle) -> PolicyBundle:
     """The bundle checked and rewritten once, for a caller that loads it many times from a cache (the hook):
     `RegoEngine` then loads its modules as they are. Raises what loading it would raise."""
-    parsed = _parse(bundle.modules)
-    if problems := check(parsed):
-        raise PolicyError("\n".join(p.message for p in problems))
-    return PolicyBundle(modules=rewrite(parsed).modules, data=bundle.data, root=bundle.root, prepared=True)
+    from guardrail.adapters.prepared_cache import prepared
+
+    return PolicyBundle(modules=prepared(bundle.modules).modules, data=bundle.data, root=bundle.root, prepared=True)
 
 
 def compile_errors(bundle: PolicyBundle) -> list[PolicyError]:
@@ -393,7 +410,14 @@ def _as_policy_error(error: GuardrailError) -> PolicyError:
     return error if isinstance(error, PolicyError) else PolicyError(error.message)
 
 
-from guardrail.adapters.rego_worker import EngineWorker  # noqa: E402  (it builds on RegoEngine above)
+def __getattr__(name: str) -> Any:
+    """`EngineWorker` on first use: importing it (multiprocessing) costs the hook's in-process path ~12 ms."""
+    if name == "EngineWorker":
+        from guardrail.adapters.rego_worker import EngineWorker
+
+        return EngineWorker
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -404,6 +428,7 @@ __all__ = [
     "RegoEngine",
     "Undefined",
     "add_data_files",
+    "check_and_rewrite",
     "compile_errors",
     "load_bundle",
     "load_paths",

@@ -68,7 +68,12 @@ def _serve(
 ) -> None:
     _child_start(parent_end, memory_mb)
     try:
-        engine = RegoEngine(bundle, coverage=coverage, strict=strict)
+        if strict and not bundle.prepared:  # checked and rewritten once per content (adapters/prepared_cache)
+            from guardrail.adapters.prepared_cache import prepared
+
+            engine = RegoEngine(bundle, coverage=coverage, prepared=prepared(bundle.modules))
+        else:
+            engine = RegoEngine(bundle, coverage=coverage, strict=strict)
     except GuardrailError as exc:
         conn.send(("error", exc))
         return
@@ -196,12 +201,18 @@ class EngineWorker:
         coverage: bool = False,
         memory_mb: int = DEFAULT_MEMORY_MB,
         strict: bool = True,
+        wait: bool = True,
     ) -> None:
-        """`strict=False` skips the static checks when the caller has just run them (`policy test`)."""
+        """`strict=False` skips the static checks when the caller has just run them (`policy test`).
+        `wait=False` returns as soon as the child is forked: it loads the policies while the caller reads its
+        inputs, and a load error surfaces at the first call (or `ready()`)."""
         self.bundle, self.timeout_s, self.coverage, self.memory_mb = bundle, timeout_s, coverage, memory_mb
         self.strict = strict
         self._child: _Child | None = None
+        self._loading = False
         self._start()
+        if wait:
+            self.ready()
 
     @property
     def _conn(self) -> Connection | None:  # None once the child was killed (policy tests restart on it)
@@ -214,14 +225,23 @@ class EngineWorker:
     def _start(self) -> None:
         args = (self.bundle, self.coverage, self.strict)
         self._child = _Child(_serve, args, timeout_s=self.timeout_s, memory_mb=self.memory_mb)
+        self._loading = True
+
+    def ready(self) -> None:
+        """Wait until the child has loaded the policies; raises what loading raised."""
+        if self._conn is None:
+            self._start()
+        if not self._loading:
+            return
+        assert self._child is not None
         status, value = self._child.receive("loading policies", max(self.timeout_s, 30.0))
+        self._loading = False
         if status == "error":
             self.close()
             raise value
 
     def _call(self, op: str, *args: Any, what: str) -> Any:
-        if self._conn is None:
-            self._start()
+        self.ready()
         assert self._child is not None and self._child.conn is not None
         self._child.conn.send((op, args))
         status, value = self._child.receive(what)

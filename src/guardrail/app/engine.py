@@ -21,7 +21,9 @@ def open_engine(
     memory_mb: int = DEFAULT_MEMORY_MB,
     opa_url: str | None = None,
     coverage: bool = False,
+    wait: bool = True,
 ) -> PolicyEngine:
+    """`wait=False`: the embedded engine loads in its process while the caller goes on; its first query waits."""
     if opa_url:
         from guardrail.adapters.opa_server import OpaServerEngine
 
@@ -30,7 +32,7 @@ def open_engine(
         if errors:
             raise errors[0]
         return OpaServerEngine(opa_url, bundle, timeout_s=timeout_s)
-    return EngineWorker(bundle, timeout_s=timeout_s, memory_mb=memory_mb, coverage=coverage)
+    return EngineWorker(bundle, timeout_s=timeout_s, memory_mb=memory_mb, coverage=coverage, wait=wait)
 
 
 def load_policies(

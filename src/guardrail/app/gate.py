@@ -47,19 +47,13 @@ def _load_base(
     return roster_at_ref(roster_path, base_ref, display=project.display, catalog_dir=catalog), label
 
 
-def _open_engine(bundle: PolicyBundle, policies_dir: Path, *, timeout_s: float, opa_url: str | None) -> PolicyEngine:
-    """Start the engine and insist on a gate policy: without one nothing could ever be allowed."""
-    engine = open_engine(bundle, timeout_s=timeout_s, opa_url=opa_url)
-    try:
-        if GATE_PACKAGE not in engine.packages():
-            raise PolicyError(
-                f"{policies_dir}: no gate policy (package gate.change), so no change can be allowed",
-                hint="copy policies/gate/change.rego from guardrail's repository",
-            )
-    except BaseException:
-        engine.close()
-        raise
-    return engine
+def _require_gate(engine: PolicyEngine, policies_dir: Path) -> None:
+    """Insist on a gate policy: without one nothing could ever be allowed."""
+    if GATE_PACKAGE not in engine.packages():
+        raise PolicyError(
+            f"{policies_dir}: no gate policy (package gate.change), so no change can be allowed",
+            hint="copy policies/gate/change.rego from guardrail's repository",
+        )
 
 
 def _catalog(bundle: PolicyBundle) -> dict[str, Any]:
@@ -178,15 +172,21 @@ def _decide(
 ) -> GateReport:
     """The roster policies run in the engine's process while this one reads the base, diffs and checks evidence:
     on two cores that overlap is most of a cold gate's budget."""
-    head = load_roster(roster_path, catalog_dir=trusted.policies_dir / "data")  # subagents' tools, trusted aliases
-    head_label = project.display(roster_path)
     bundle = load_policies(trusted.policies_dir)
     load_approvals(bundle, trusted.policies_dir)
+    # The engine process is forked here, before any other thread or subprocess exists: a fork racing `git show`
+    # would inherit git's pipes and keep them open, and the gate would wait for git's output forever. It loads
+    # the policies while this process reads the head roster.
+    engine = open_engine(bundle, timeout_s=timeout_s, opa_url=opa_url, wait=False)
+    try:
+        head = load_roster(roster_path, catalog_dir=trusted.policies_dir / "data")  # subagents' tools, trusted aliases
+        _require_gate(engine, trusted.policies_dir)
+    except BaseException:
+        engine.close()
+        raise
+    head_label = project.display(roster_path)
     # roster findings are located with the path as users (and GitHub) read it
     head_for_findings = LoadedRoster(head.roster, replace(head.doc, path=head_label), head.findings)
-    # The engine process is forked here, before any other thread or subprocess exists: a fork racing `git show`
-    # would inherit git's pipes and keep them open, and the gate would wait for git's output forever.
-    engine = _open_engine(bundle, trusted.policies_dir, timeout_s=timeout_s, opa_url=opa_url)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-roster")
     roster_side = pool.submit(roster_findings, engine, bundle, head_for_findings, trusted.policies_dir, moment.date())
     try:

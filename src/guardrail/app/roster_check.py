@@ -51,13 +51,14 @@ def check_roster(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     opa_url: str | None = None,
 ) -> RosterReport:
-    loaded = load_roster(roster_path)
-    project = Project.find(roster_path)
-    check_references(loaded, EvalSpecs(project.root), project)
     bundle = load_policies(policies_dir)
-    metas = parse_metadata(bundle)
-    engine = open_engine(bundle, timeout_s=timeout_s, opa_url=opa_url)
+    # the engine loads the policies in its own process while this one reads and checks the roster
+    engine = open_engine(bundle, timeout_s=timeout_s, opa_url=opa_url, wait=False)
     try:
+        loaded = load_roster(roster_path)
+        project = Project.find(roster_path)
+        check_references(loaded, EvalSpecs(project.root), project)
+        metas = parse_metadata(bundle)
         findings = roster_findings(engine, bundle, loaded, policies_dir, today or date.today(), metas)
     finally:
         engine.close()
