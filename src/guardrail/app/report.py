@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import platform
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
@@ -36,6 +37,7 @@ from guardrail.core.metrics import resolved_thresholds
 from guardrail.core.recommend import recommend
 from guardrail.core.results import ResultRow, RunManifest
 from guardrail.core.run_report import ReportOutcome
+from guardrail.core.stats import special
 from guardrail.core.summary import Provenance, Summary, judge_stats
 from guardrail.errors import ConfigError, CouldNotFinish, PolicyError
 from guardrail.project import Project
@@ -100,6 +102,17 @@ def decide(
             )
         answer = engine.query(GATE_QUERY, document)
     return None if answer is UNDEFINED else answer
+
+
+def prefetch_statistics() -> None:
+    """Import what the statistics need (numpy, scipy.special) in a daemon thread; `analyse` then finds them
+    loaded, or waits on the import lock for the rest. A failed import is left for `analyse` to raise."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            special()
+
+    threading.Thread(target=load, name="guardrail-statistics-import", daemon=True).start()
 
 
 @cache
@@ -313,6 +326,7 @@ __all__ = [
     "build_reports",
     "decide",
     "find_run",
+    "prefetch_statistics",
     "read_manifest",
     "summarise",
     "write_csv",

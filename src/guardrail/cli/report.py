@@ -65,6 +65,16 @@ def start_tracking(track: bool) -> None:
         start()
 
 
+def prefetch_reporting(track: bool, tracking_uri: str | None, near: Path) -> None:
+    """Once a replay has started: MLflow's logging process, and the statistics' imports in a thread (numpy and
+    scipy, ~0.3 s that the report step would otherwise add after the replay; the replay mostly waits on its
+    providers, or runs in worker processes, meanwhile)."""
+    from guardrail.app.report import prefetch_statistics
+
+    prefetch_statistics()
+    prefetch_tracking(track, tracking_uri, near)
+
+
 def prefetch_tracking(track: bool, tracking_uri: str | None, near: Path) -> None:
     """Start MLflow's logging process now (the project's local store by default, created if new), so its import
     and the store's opening overlap the replay or the statistics and logging adds little after them."""
@@ -117,6 +127,7 @@ __all__ = [
     "NO_TRACK",
     "TRACKING_URI",
     "fail_if_denied",
+    "prefetch_reporting",
     "prefetch_tracking",
     "register",
     "report",

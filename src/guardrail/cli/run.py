@@ -16,7 +16,7 @@ from guardrail.cli.report import (
     NO_TRACK,
     TRACKING_URI,
     fail_if_denied,
-    prefetch_tracking,
+    prefetch_reporting,
     report_and_show,
     start_tracking,
 )
@@ -100,7 +100,7 @@ def run(
     )
     with terminate_as_interrupt():  # `kill PID` ends the run as Ctrl-C does: marked interrupted, resumable
         outcome = run_eval(
-            eval_path, options, on_replay=lambda: prefetch_tracking(not no_track, tracking_uri, eval_path)
+            eval_path, options, on_replay=lambda: prefetch_reporting(not no_track, tracking_uri, eval_path)
         )
         try:
             show_counts(outcome)
