@@ -42,3 +42,25 @@ def test_exit_does_not_wait_for_a_daemon_thread_stuck_in_an_import(tmp_path: Pat
         [sys.executable, "-c", HANG_AT_EXIT, str(tmp_path)], env=env, capture_output=True, text=True, timeout=20
     )
     assert (proc.returncode, proc.stdout) == (7, "leaving\n"), proc.stderr
+
+
+def test_a_command_imports_only_its_own_command_modules_and_help_lists_them_all() -> None:
+    code = (
+        "import sys\nfrom guardrail.cli.main import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('guardrail.cli.') and m != 'guardrail.cli.main'))\n"
+        "sys.exit(code)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    one = subprocess.run(
+        [sys.executable, "-c", code, "roster", "check", "--help"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert one.returncode == 0, one.stderr
+    assert "Evaluate the roster policies" in one.stdout
+    assert one.stdout.strip().splitlines()[-1] == str(
+        ["guardrail.cli.common", "guardrail.cli.roster", "guardrail.cli.roster_import"]
+    )
+    every = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, env=env, timeout=60)
+    assert every.returncode == 0, every.stderr
+    for command in ("init", "policy", "roster", "run", "gate", "report", "audit", "hook", "suite", "plan"):
+        assert f" {command} " in every.stdout, command
