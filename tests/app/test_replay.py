@@ -162,7 +162,10 @@ def test_a_rerun_answered_from_the_cache_sets_up_no_model_client(tmp_path: Path)
         assert server.log.count == sent  # every answer came from the cache
     report = json.loads(again.stdout.strip().splitlines()[-1])
     assert report == {"code": first.code, "loaded": []}, again.stderr  # MLflow logged from its own process
-    runs = sorted((tmp_path / "reports").iterdir())
+    # by start time: two runs in the same second have ids that sort by their random suffix
+    runs = sorted(
+        (tmp_path / "reports").iterdir(), key=lambda r: json.loads((r / "run.json").read_text())["started_at"]
+    )
     assert len(runs) == 2 and sum(r.model_calls for r in read_rows(runs[-1] / "results.jsonl")) == 0
     assert json.loads((runs[-1] / "summary.json").read_text())["tracking"]["child_run_ids"]
 
