@@ -27,8 +27,7 @@ deny contains {
 	at := object.get(day, "crossed", day.last)
 }
 
-# Two decimals whatever the engine: regorus prints a whole number without them under %.2f, OPA with them.
-usd(x) := s if {
-	s := sprintf("%.2f", [x])
-	contains(s, ".")
-} else := sprintf("%s.00", [sprintf("%.2f", [x])])
+# Two decimals in either engine: OPA hands Go's fmt.Sprintf an int for a whole number, and %.2f refuses an int.
+usd(x) := sprintf("%d.00", [x]) if x == round(x)
+
+usd(x) := sprintf("%.2f", [x]) if x != round(x)

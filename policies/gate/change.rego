@@ -193,7 +193,7 @@ blocking contains block("evidence_stale", i, msg, c.fix) if {
 	some [i, c, ev] in switch_evidence
 	judgeable(ev)
 	ev.checks.age_days > max_age_days
-	msg := sprintf("%s: evidence from run %s for %s is %.2f days old (limit %v days)", [c.agent, ev.run_id, c.subject, ev.checks.age_days, max_age_days])
+	msg := sprintf("%s: evidence from run %s for %s is %v days old (limit %v days)", [c.agent, ev.run_id, c.subject, round(ev.checks.age_days * 100) / 100, max_age_days])
 }
 
 # A new agent is not a switch, but a reviewer should know when nothing backs its model.

@@ -179,7 +179,7 @@ test_stale_evidence_blocks if {
 	d := decide([switch], evidence(object.union(good_checks, {"age_days": 31.5}), passing))
 	some b in d.blocking
 	b.rule == "evidence_stale"
-	contains(b.msg, "31.50 days old (limit 30 days)")
+	contains(b.msg, "31.5 days old (limit 30 days)")
 }
 
 test_age_limit_is_configurable if {

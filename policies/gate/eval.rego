@@ -243,7 +243,8 @@ deny contains {"candidate": id, "threshold": "errors", "msg": "the run recorded 
 
 # --- formatting ------------------------------------------------------------------------------------------------
 
-# Whole numbers as such, three decimals for rates and seconds, six for sub-cent costs (regorus ignores a precision on %e).
+# Whole numbers as such (%d: OPA hands Go an int, which %f refuses), three decimals for rates and seconds, six for
+# sub-cent costs.
 fmt(x) := sprintf("%d", [x]) if {
 	is_number(x)
 	x == round(x)
@@ -272,6 +273,12 @@ fmt_p(p) := "< 0.001" if {
 fmt_p(p) := sprintf("%.3f", [p]) if {
 	is_number(p)
 	p >= 0.001
+	p < 1
+}
+
+fmt_p(p) := "1.000" if {
+	is_number(p)
+	p >= 1
 }
 
 fmt_p(p) := "n/a" if not is_number(p)

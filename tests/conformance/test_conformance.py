@@ -90,7 +90,10 @@ def test_overrides_still_answer_differently_natively() -> None:
     """An override replaces a native built-in that answers differently from OPA: once an upgrade fixes it, drop it."""
     import regorus
 
-    probes = {"strings.count": ('strings.count("aaaa", "aa")', 2)}  # OPA counts matches that do not overlap
+    probes = {
+        "strings.count": ('strings.count("aaaa", "aa")', 2),  # OPA counts matches that do not overlap
+        "sprintf": ('sprintf("%d", [-1])', "-1"),  # the native one printed --1
+    }
     assert set(probes) == set(OVERRIDES)
     for name, (expression, opa) in probes.items():
         engine = regorus.Engine()

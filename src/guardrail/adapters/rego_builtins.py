@@ -13,6 +13,8 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
+from guardrail.adapters.rego_sprintf import sprintf
+
 _KIND = {bool: "boolean", str: "string", int: "number", float: "number", list: "array", dict: "object"}
 
 
@@ -91,6 +93,7 @@ EXTENSIONS: dict[str, tuple[int, Callable[..., Any]]] = {
 # native built-ins whose answers differ from OPA's, replaced (found by OPA's own conformance cases)
 OVERRIDES: dict[str, tuple[int, Callable[..., Any]]] = {
     "strings.count": (2, count),
+    "sprintf": (2, sprintf),
 }
 
 
