@@ -112,3 +112,6 @@ def test_a_candidate_whose_every_task_errored_shows_no_cost_and_says_why(tmp_pat
     for text in (console, html, md):
         assert "0.00 [0.00, 0.00]" not in text and "0.00e+00" not in text
     assert "every row errored" in html and "every row errored" in md
+    # its unmeasured cells sort last in the HTML table (empty sort keys), never first as a cost or latency of 0
+    (down_row,) = [r for r in html.split("<tr>") if 'data-sort="sim/down"' in r]
+    assert down_row.count('data-sort=""') >= 3 and 'data-sort="0"' not in down_row

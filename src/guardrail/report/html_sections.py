@@ -21,6 +21,12 @@ def ci(i: Interval | None, digits: int = 3) -> str:
     return f'{num(i.point, digits)} <span class="ci"{note}>{bounds(i, digits)}</span>'
 
 
+def sort_key(i: Interval | None) -> str:
+    """A cell's sort value: the point estimate, or empty when nothing was measured (report.js sorts those last in
+    either direction, so an all-error candidate is never the cheapest or fastest)."""
+    return "" if i is None else str(i.point)
+
+
 def label(name: str, simulated: bool) -> str:
     return escape(name) + (' <span class="badge">simulated</span>' if simulated else "")
 
@@ -49,12 +55,12 @@ def ranked_table(summary: Summary) -> str:
             f'<tr><td data-sort="{escape(s.candidate)}">{label(s.candidate, s.simulated)}</td>'
             f'<td class="text"><span class="verdict {"pass" if passed else "fail"}">'
             f"{'PASS' if passed else 'FAIL'}</span></td>"
-            f'<td data-sort="{s.accuracy.point if s.accuracy else -1}">{ci(s.accuracy)}</td>'
-            f'<td data-sort="{comp.diff.point if comp and comp.diff else 0}">{delta}</td>'
-            f'<td data-sort="{s.cost_per_task.point if s.cost_per_task else 0}">{ci(s.cost_per_task, 5)}</td>'
-            f'<td data-sort="{s.latency_p95.point if s.latency_p95 else 0}">{ci(s.latency_p95, 2)}</td>'
+            f'<td data-sort="{sort_key(s.accuracy)}">{ci(s.accuracy)}</td>'
+            f'<td data-sort="{sort_key(comp.diff if comp else None)}">{delta}</td>'
+            f'<td data-sort="{sort_key(s.cost_per_task)}">{ci(s.cost_per_task, 5)}</td>'
+            f'<td data-sort="{sort_key(s.latency_p95)}">{ci(s.latency_p95, 2)}</td>'
             f"<td>{s.errors} / {s.rows}</td>"
-            f'<td data-sort="{s.violation_rate.point if s.violation_rate else 0}">{ci(s.violation_rate)}</td>'
+            f'<td data-sort="{sort_key(s.violation_rate)}">{ci(s.violation_rate)}</td>'
             f"<td>{ci(worst.flip_rate) + ' (' + escape(worst.attribute) + ')' if worst else '–'}</td></tr>"
         )
     head = ["candidate", "verdict", "accuracy [95% CI]", "Δ vs baseline [95% CI]", "cost / task $", "latency p95 s",
@@ -149,8 +155,8 @@ def judge_table(summary: Summary) -> str:
     body = [
         f"<tr><td>{label(j.candidate, stats[j.candidate].simulated if j.candidate in stats else False)}</td>"
         f'<td class="text">{escape(j.metric)}</td><td>{j.judged}</td><td>{j.unjudged}</td>'
-        f'<td data-sort="{j.mean.point if j.mean else -1}">{ci(j.mean)}</td>'
-        f'<td data-sort="{j.pass_rate.point if j.pass_rate else -1}">{ci(j.pass_rate)}</td></tr>'
+        f'<td data-sort="{sort_key(j.mean)}">{ci(j.mean)}</td>'
+        f'<td data-sort="{sort_key(j.pass_rate)}">{ci(j.pass_rate)}</td></tr>'
         for j in summary.judge
     ]
     note = (

@@ -2,9 +2,12 @@
 // so a headless browser (and a reader) can tell the page ran without errors.
 (function () {
   "use strict";
+  // null for a value that was not measured (an empty data-sort): sorted last whichever the direction
   function cellValue(row, index) {
     var cell = row.children[index];
-    var raw = cell ? (cell.getAttribute("data-sort") || cell.textContent) : "";
+    if (!cell) { return null; }
+    var raw = cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent;
+    if (raw === "") { return null; }
     var num = parseFloat(raw);
     return isNaN(num) ? raw.trim().toLowerCase() : num;
   }
@@ -16,6 +19,7 @@
         var asc = th.getAttribute("data-dir") !== "asc";
         rows.sort(function (a, b) {
           var x = cellValue(a, index), y = cellValue(b, index);
+          if (x === null || y === null) { return x === y ? 0 : x === null ? 1 : -1; }
           return (x > y ? 1 : x < y ? -1 : 0) * (asc ? 1 : -1);
         });
         rows.forEach(function (row) { body.appendChild(row); });
