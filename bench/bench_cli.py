@@ -48,8 +48,13 @@ PHASES = ("start-up", "replay", "reporting", "tracking", "exit")
 
 # The `guardrail` console script, plus timestamps around the phases (wrapped where the command calls them).
 _WRAPPER = r"""
-import json, resource, sys, time
+import atexit, json, resource, sys, time
 marks = {}
+marks_path = sys.argv[1]
+def save():  # at the report's end and at exit: the command leaves by os._exit once its exit handlers ran
+    with open(marks_path, "w") as out:
+        json.dump(marks, out)
+atexit.register(save)
 def cpu():
     return sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
                for f in ("ru_utime", "ru_stime"))
@@ -80,14 +85,13 @@ if sys.argv[2:3] == ["run"]:  # only `run` has phases; another command must not 
             return inner_report(*args, **kwargs)
         finally:
             marks["report.end"] = time.time()
+            save()
     cli_run.report_and_show = report_and_show
-marks_path = sys.argv[1]
 sys.argv = ["guardrail", *sys.argv[2:]]
 try:
     entry()
 finally:
-    with open(marks_path, "w") as out:
-        json.dump(marks, out)
+    save()
 """
 
 

@@ -64,3 +64,32 @@ def test_a_command_imports_only_its_own_command_modules_and_help_lists_them_all(
     assert every.returncode == 0, every.stderr
     for command in ("init", "policy", "roster", "run", "gate", "report", "audit", "hook", "suite", "plan"):
         assert f" {command} " in every.stdout, command
+
+
+EXIT_HANDLERS = """
+import atexit, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+from guardrail.cli.main import finish
+atexit.register(lambda: open(sys.argv[2], "w").write("handlers ran"))
+if sys.argv[3] == "thread":  # a non-daemon thread still working: the exit waits for it, as Python's does
+    threading.Thread(target=lambda: (time.sleep(0.3), open(sys.argv[2] + ".thread", "w").write("done"))).start()
+sys.stdout.write("buffered, no newline")
+finish(5)
+"""
+
+
+def test_exit_runs_the_exit_handlers_flushes_output_and_waits_for_working_threads(tmp_path: Path) -> None:
+    """The exit skips the interpreter's teardown (tens of ms after a run), never what atexit promises."""
+    for mode in ("plain", "thread"):
+        marker = tmp_path / f"{mode}.txt"
+        proc = subprocess.run(
+            [sys.executable, "-c", EXIT_HANDLERS, str(REPO / "src"), str(marker), mode],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert proc.returncode == 5, proc.stderr
+        assert proc.stdout == "buffered, no newline"
+        assert marker.read_text() == "handlers ran"
+        if mode == "thread":
+            assert Path(f"{marker}.thread").read_text() == "done"
