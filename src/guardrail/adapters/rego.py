@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guardrail.adapters.rego_ast import ParsedModule, add_module, new_engine, parse
-from guardrail.adapters.rego_check import check
 from guardrail.adapters.rego_rewrite import Rewritten, is_internal, rewrite
 from guardrail.errors import ConfigError, EngineError, GuardrailError, PolicyError
 
@@ -235,7 +234,7 @@ class RegoEngine:
             self._fixed = prepared
         else:
             self._parsed_cache = _parse(bundle.modules)
-            if strict and (problems := check(self._parsed_cache)):
+            if strict and (problems := _check(self._parsed_cache)):
                 raise PolicyError("\n".join(p.message for p in problems))
             self._fixed = rewrite(self._parsed_cache)
         self._coverage = coverage
@@ -343,6 +342,13 @@ class PolicyEngine(Protocol):
     def close(self) -> None: ...
 
 
+def _check(parsed: list[ParsedModule]) -> list[PolicyError]:
+    """`rego_check`, imported where modules are checked: a process that loads checked modules skips it."""
+    from guardrail.adapters.rego_check import check
+
+    return check(parsed)
+
+
 def _parse(modules: list[tuple[str, str]]) -> list[ParsedModule]:
     try:
         return parse(modules)
@@ -356,7 +362,7 @@ def check_and_rewrite(modules: list[tuple[str, str]]) -> Rewritten:
     """What a strict `RegoEngine` loads: the modules through `rego_check` (refused with every problem) and
     `rego_rewrite`. adapters/prepared_cache keeps the result per content."""
     parsed = _parse(modules)
-    if problems := check(parsed):
+    if problems := _check(parsed):
         raise PolicyError("\n".join(p.message for p in problems))
     return rewrite(parsed)
 
@@ -385,7 +391,7 @@ def compile_errors(bundle: PolicyBundle) -> list[PolicyError]:
             errors.append(_as_policy_error(exc))
         except Exception as exc:
             errors.append(_as_policy_error(rego_error(exc)))
-    static = check(parse(good)) if good else []
+    static = _check(parse(good)) if good else []
     while good:
         try:
             RegoEngine(PolicyBundle(modules=good, data=bundle.data, root=bundle.root), strict=False)

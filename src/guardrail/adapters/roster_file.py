@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from guardrail.adapters.catalog import CATALOG_KEY, catalog_file, catalog_tools
-from guardrail.adapters.claude_agents import SourcedDocument, assemble
 from guardrail.adapters.loading import Document, Loc, load_yaml, parse_yaml, read_text, validate
 from guardrail.adapters.roster_layout import RosterLayout
 from guardrail.core.findings import Finding, Location
@@ -30,7 +29,8 @@ class LoadedRoster:
 
     def path_of(self, loc: Loc) -> str:
         """The file a field is in: the roster file, or for a Claude Code project the subagent's file or overlay."""
-        return self.doc.path_of(loc) if isinstance(self.doc, SourcedDocument) else self.doc.path
+        path_of = getattr(self.doc, "path_of", None)  # a Claude Code project's SourcedDocument (claude_agents)
+        return path_of(loc) if callable(path_of) else self.doc.path
 
     def location_of(self, loc: Loc) -> Location:
         return Location(path=self.path_of(loc), line=self.doc.line_of(loc))
@@ -124,6 +124,8 @@ def assembled(
     tool names mapped with the catalog in `catalog_dir` (default: the project's policies/data)."""
     if catalog_dir is None:
         catalog_dir = Project.find(layout.agents_dir or layout.path).policies / "data"
+    from guardrail.adapters.claude_agents import assemble  # a Claude Code project only: a plain roster skips it
+
     doc, findings = assemble(layout, read, show, catalog_dir if catalog_dir.is_dir() else None)
     return _check(doc, findings)
 
