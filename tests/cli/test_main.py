@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 # A daemon thread is inside an import that never ends (it holds that module's import lock); an object whose
@@ -93,3 +95,19 @@ def test_exit_runs_the_exit_handlers_flushes_output_and_waits_for_working_thread
         assert marker.read_text() == "handlers ran"
         if mode == "thread":
             assert Path(f"{marker}.thread").read_text() == "done"
+
+
+def test_a_bounded_command_collects_rarely_and_leaves_the_collector_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from guardrail.cli import main as cli_main
+
+    seen: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(type(cli_main.app), "__call__", lambda *_, **__: seen.append(gc.get_threshold()) or 0)
+    before = gc.get_threshold()
+    assert cli_main.main(["roster", "check", str(tmp_path / "roster.yaml")]) == 0
+    assert cli_main.main(["run", str(tmp_path / "eval.yaml")]) == 0
+    assert seen == [cli_main._RARE_COLLECTIONS, before]  # a run may work for long: the default collector
+    assert gc.get_threshold() == before
