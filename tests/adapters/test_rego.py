@@ -86,6 +86,16 @@ def test_an_engine_panic_is_an_engine_error_naming_the_query(monkeypatch: pytest
         assert worker.query("data.s.n", {"text": "dummy", "sep": "m"}) == 2
 
 
+def test_a_panic_under_eval_rule_json_is_an_engine_error_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audit's batches use eval_rule_json: a panic there must not escape as a BaseException either."""
+    monkeypatch.setattr(rego_builtins, "OVERRIDES", {})
+    source = "package s\nimport rego.v1\nn := strings.count(input.text, input.sep)\n"
+    engine = RegoEngine(PolicyBundle(modules=[("s.rego", source)]))
+    with pytest.raises(EngineError, match=r"window size must be non-zero.*data.s.n"):
+        engine.eval_rule_json("data.s.n", '{"text": "dummy", "sep": ""}')
+    assert engine.eval_rule_json("data.s.n", '{"text": "dummy", "sep": "m"}') == "2"  # the engine still answers
+
+
 def test_worker_kills_a_runaway_policy_and_recovers() -> None:
     bundle = PolicyBundle(modules=[("slow.rego", RUNAWAY), ("ok.rego", "package ok\nv := 42\n")])
     with EngineWorker(bundle, timeout_s=0.5) as worker:

@@ -234,8 +234,8 @@ class RegoEngine:
             self._fixed = prepared
         else:
             self._parsed_cache = _parse(bundle.modules)
-            if strict and (problems := _check(self._parsed_cache)):
-                raise PolicyError("\n".join(p.message for p in problems))
+            if strict:
+                _refuse_problems(self._parsed_cache)
             self._fixed = rewrite(self._parsed_cache)
         self._coverage = coverage
         self._engine = self._load()
@@ -306,22 +306,25 @@ class RegoEngine:
         """Every result of a query, as regorus gives them: `{"expressions": [...], "bindings": {...}}`."""
         if input is not None:
             self._engine.set_input_json(to_json(input))
-        try:
-            return list(json.loads(self._engine.eval_query_as_json(query)).get("result") or [])
-        except BaseException as exc:
-            failure = _engine_failure(exc)
-            if not isinstance(failure, Exception):  # a panic leaves regorus's evaluation state behind: start afresh
-                self._engine = self._load()
-            raise self._error(failure, query) from None
+        answer = self._evaluate(lambda: self._engine.eval_query_as_json(query), query)
+        return list(json.loads(answer).get("result") or [])
 
     def eval_rule_json(self, rule: str, input_json: str) -> str:
         """A rule's value as JSON text, for input given as JSON text: no Python object is built on the way in or
         out (the audit's batches cross a process boundary as text). Undefined is the JSON string `"<undefined>"`."""
         self._engine.set_input_json(input_json)
+        return str(self._evaluate(lambda: self._engine.eval_rule_as_json(rule), rule))
+
+    def _evaluate(self, call: Callable[[], Any], what: str) -> Any:
+        """One evaluation; its failure as our error naming `what`. A panic leaves regorus's evaluation state
+        behind, so the engine is loaded afresh for the next one."""
         try:
-            return str(self._engine.eval_rule_as_json(rule))
-        except Exception as exc:
-            raise self._error(exc, rule) from None
+            return call()
+        except BaseException as exc:
+            failure = _engine_failure(exc)
+            if not isinstance(failure, Exception):
+                self._engine = self._load()
+            raise self._error(failure, what) from None
 
     def coverage(self) -> dict[str, Any]:
         report = json.loads(self._engine.get_coverage_report_as_json())
@@ -340,6 +343,12 @@ class PolicyEngine(Protocol):
     def packages(self) -> list[str]: ...
 
     def close(self) -> None: ...
+
+
+def _refuse_problems(parsed: list[ParsedModule]) -> None:
+    """Every problem `rego_check` finds, refused at once (one message, a line each)."""
+    if problems := _check(parsed):
+        raise PolicyError("\n".join(p.message for p in problems))
 
 
 def _check(parsed: list[ParsedModule]) -> list[PolicyError]:
@@ -362,8 +371,7 @@ def check_and_rewrite(modules: list[tuple[str, str]]) -> Rewritten:
     """What a strict `RegoEngine` loads: the modules through `rego_check` (refused with every problem) and
     `rego_rewrite`. adapters/prepared_cache keeps the result per content."""
     parsed = _parse(modules)
-    if problems := _check(parsed):
-        raise PolicyError("\n".join(p.message for p in problems))
+    _refuse_problems(parsed)
     return rewrite(parsed)
 
 
