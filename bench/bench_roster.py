@@ -44,6 +44,7 @@ def main() -> None:
         from guardrail.adapters.rego import EngineWorker
         from guardrail.adapters.roster_file import load_roster
         from guardrail.app.engine import load_policies
+        from guardrail.core.action import ACTION_QUERY, action_input
 
         roster_1000 = Path(tmp) / "roster-1000.yaml"
         roster_1000.write_text(yaml.safe_dump(generated_roster(1000)))
@@ -61,18 +62,17 @@ def main() -> None:
                 True,
             )
             agent = payload["agents"][0]
-            action_input = {
-                "agent": agent,
-                "tools": payload["tools"],
-                "data_classes": payload["data_classes"],
-                "call": {"name": agent["tools"][0] if agent["tools"] else "tickets.route", "args": {}},
-                "approvals": [],
-                "history": [],
-            }
+            asked = action_input(
+                agent=agent,
+                tools=payload["tools"],
+                data_classes=payload["data_classes"],
+                call=agent["tools"][0] if agent["tools"] else "tickets.route",
+                args={},
+            )
             n = 2000
             started = time.perf_counter()
             for _ in range(n):
-                worker.query("data.action.decision", action_input)
+                worker.query(ACTION_QUERY, asked)
             elapsed = time.perf_counter() - started
             report("action policy via the worker: decisions/s", n / elapsed, "dec/s", "printed", True)
 

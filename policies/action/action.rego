@@ -1,34 +1,92 @@
-# The per-call decision the runner asks for on every tool call during replay (data.action.decision).
+# The action policy: the decision on each tool call, asked by replay (before every call an agent makes in an eval),
+# the live hook (before every call a running agent makes) and the audit (for every call recorded in production).
 #
-# input: {"agent": <roster agent>, "tools": <roster tools>, "data_classes": <roster data classes>,
-#         "call": {"name": ..., "args": {...}}, "approvals": [tools a person approved in this task],
-#         "history": [earlier calls in the task, {"name": ..., "args": {...}, "allowed": bool}]}
-# decision: {"allow": bool, "violations": [{"rule": "ACT-00N", "msg": ..., "severity": ...}]}; allow iff no violations.
-# Violations carry their own severity because the runner reads them directly, without the METADATA pass.
+# input: {"contexts": {<agent name>: {"agent": <roster agent>, "tools": <roster tools>, "data_classes": <...>}},
+#         "logs": [[{"name": ..., "args": {...}, "allowed": bool}, ...], ...],
+#         "calls": [{"context": <agent name>, "name": <tool>, "args": {...}, "approvals": [tools a person approved
+#                    in this task], "history": [log, start, end]}, ...]}
+# A call's earlier calls in its task are logs[log][start:end]. Replay and the hook send one call (the hook two: as
+# asked, and as if approved), the audit a thousand at a time; every call is judged on its own facts alone.
+#
+# deny: one {"call": <index in calls>, "rule": "ACT-00N", "msg": ..., "severity": ...} per violation; a call is
+# allowed iff no violation names it. Violations carry their own severity because the callers read them directly,
+# without the METADATA pass.
+#
+# Written over the whole list of calls (`some i, call in calls` in each rule) rather than one call per evaluation,
+# and with what the roster and catalog say of a tool worked out once per agent and tool (`checkpointed`, ...):
+# a rule costs the engine about as much to start as to judge a call, so an audit of a million calls pays that a
+# thousand times, not a million (docs/audit.md, "Throughput").
 package action
 
 import rego.v1
 
 import data.lib.tools
 
-decision := {"allow": count(deny) == 0, "violations": [v | some v in deny]}
+calls := object.get(input, "calls", [])
 
-call := object.get(input, "call", {})
+contexts := object.get(input, "contexts", {})
 
-agent := object.get(input, "agent", {})
+# The roster's facts about the agent a context names ({} when the input has none: ACT-006 refuses its calls).
+facts(context) := object.get(contexts, context, {})
 
-roster_tools := object.get(input, "tools", {})
+agent(context) := object.get(facts(context), "agent", {})
 
-approved(name) if name in object.get(input, "approvals", [])
+roster_tools(context) := object.get(facts(context), "tools", {})
 
-incomplete contains sprintf("the action decision input has no %s object: refusing the call", [field]) if {
-	some field in ["agent", "call"]
-	not is_object(object.get(input, field, null))
+name_of(call) := object.get(agent(object.get(call, "context", null)), "name", "the agent")
+
+approved(call) if call.name in object.get(call, "approvals", [])
+
+# The calls made before this one in its task.
+history(call) := array.slice(input.logs[log], start, end) if [log, start, end] := call.history
+
+# Every (agent, tool) pair the calls name, and what the roster and the catalog say of each: worked out once per
+# pair, not once per call.
+named contains [call.context, call.name] if {
+	some call in calls
+	is_string(call.name)
 }
 
-incomplete contains "the action decision input names no tool in call.name: refusing the call" if {
-	is_object(object.get(input, "call", null))
-	not is_string(object.get(call, "name", null))
+granted contains [context, name] if {
+	some [context, name] in named
+	name in object.get(agent(context), "tools", [])
+}
+
+# A person must approve a call to a tool listed in the agent's approval_required_for, and to any high-risk tool.
+checkpointed contains [context, name] if {
+	some [context, name] in named
+	name in object.get(agent(context), "approval_required_for", [])
+}
+
+checkpointed contains [context, name] if {
+	some [context, name] in named
+	tools.high_risk(name, roster_tools(context))
+}
+
+external contains [context, name] if {
+	some [context, name] in named
+	tools.external(name, roster_tools(context))
+}
+
+writes contains [context, name] if {
+	some [context, name] in named
+	tools.writes(name, roster_tools(context))
+}
+
+# The agents the input describes; a call by any other is refused (ACT-006).
+described contains name if {
+	some name, context in contexts
+	is_object(object.get(context, "agent", null))
+}
+
+incomplete contains [i, "the action decision input names no tool in call.name: refusing the call"] if {
+	some i, call in calls
+	not is_string(call.name)
+}
+
+incomplete contains [i, "the action decision input has no agent object for this call: refusing the call"] if {
+	some i, call in calls
+	not call.context in described
 }
 
 # METADATA
@@ -38,8 +96,8 @@ incomplete contains "the action decision input names no tool in call.name: refus
 #   id: ACT-006
 #   severity: critical
 #   controls: ["NIST AI RMF MANAGE 2.4", "SOC 2 CC6.1"]
-deny contains {"rule": "ACT-006", "severity": "critical", "msg": msg} if {
-	some msg in incomplete
+deny contains {"call": i, "rule": "ACT-006", "severity": "critical", "msg": msg} if {
+	some [i, msg] in incomplete
 }
 
 # METADATA
@@ -49,10 +107,11 @@ deny contains {"rule": "ACT-006", "severity": "critical", "msg": msg} if {
 #   id: ACT-001
 #   severity: high
 #   controls: ["EU AI Act Art. 14", "NIST AI RMF MANAGE 2.4", "ISO/IEC 42001 A.9.4", "SOC 2 CC6.3"]
-deny contains {"rule": "ACT-001", "severity": "high", "msg": msg} if {
+deny contains {"call": i, "rule": "ACT-001", "severity": "high", "msg": msg} if {
+	some i, call in calls
 	is_string(call.name)
-	not call.name in object.get(agent, "tools", [])
-	msg := sprintf("%s called %s, which is not granted to it", [object.get(agent, "name", "the agent"), call.name])
+	not [call.context, call.name] in granted
+	msg := sprintf("%s called %s, which is not granted to it", [name_of(call), call.name])
 }
 
 # METADATA
@@ -62,98 +121,31 @@ deny contains {"rule": "ACT-001", "severity": "high", "msg": msg} if {
 #   id: ACT-002
 #   severity: high
 #   controls: ["EU AI Act Art. 14", "NIST AI RMF MAP 3.5", "NIST AI RMF MANAGE 2.4", "ISO/IEC 42001 A.9.2"]
-deny contains {"rule": "ACT-002", "severity": "high", "msg": msg} if {
-	is_string(call.name)
-	needs_approval(call.name)
-	not approved(call.name)
-	msg := sprintf("%s called %s without a human approval in this task", [object.get(agent, "name", "the agent"), call.name])
+deny contains {"call": i, "rule": "ACT-002", "severity": "high", "msg": msg} if {
+	some i, call in calls
+	[call.context, call.name] in checkpointed
+	not approved(call)
+	msg := sprintf("%s called %s without a human approval in this task", [name_of(call), call.name])
 }
 
-needs_approval(name) if name in object.get(agent, "approval_required_for", [])
-
-needs_approval(name) if tools.high_risk(name, roster_tools)
-
-# What personal data in a string argument looks like: data.personal_data, generated from the redactor's own
-# definition (src/guardrail/core/personal_data.py), so the policy and the redactor agree on every string. Each
-# shape's `group` is the personal data; a card number also needs a network's prefix and the Luhn checksum, a phone
-# number 7 to 15 digits, so order numbers, amounts and dates do not count.
-found contains [arg_path, shape.what] if {
-	walk(object.get(call, "args", {}), [path, value])
-	is_string(value)
-	some shape in data.personal_data.shapes
-	# a shape that matches nowhere in the value matches nowhere in what searched() cuts from it: skip it at once
-	regex.match(shape.pattern, value)
-	some text in searched(shape, value)
-	some match in regex.find_all_string_submatch_n(shape.pattern, text, -1)
-	accepted(shape.accept, regex.replace(match[shape.group], `[^0-9]`, ""))
-	arg_path := concat(".", [sprintf("%v", [p]) | some p in path])
+# found[i]: the personal data in the arguments of call i, as [argument path, what], for the calls ACT-003 judges
+# (to an external tool, not approved). Whoever asks finds it with the redactor's own search
+# (src/guardrail/core/personal_data.py states the shapes once), so the policy refuses to send exactly what every
+# record redacts; it arrives as the call's `personal_data`.
+found[i] := hits if {
+	some i, call in calls
+	[call.context, call.name] in external
+	not approved(call)
+	hits := {[arg, what] | some [arg, what] in object.get(call, "personal_data", [])}
+	count(hits) > 0
 }
 
-# Without the generated patterns nothing can be recognised: every unapproved external call is refused (fail closed).
-found contains ["all arguments", "data it cannot check: data.personal_data (policies/data/personal_data.yaml) is missing"] if {
-	not data.personal_data.shapes
-}
-
-# The text, and what follows each candidate the digits reject: a shape's edges are consumed characters (no
-# look-around in the regex subset Python and Rego share), so a rejected candidate can hold the edge the next one
-# starts with. The redactor searches on from each candidate's end the same way (core/redact.py).
-searched(shape, value) := {value} | {substring(value, after, -1) |
-	some match in regex.find_all_string_submatch_n(shape.pattern, value, -1)
-	not accepted(shape.accept, regex.replace(match[shape.group], `[^0-9]`, ""))
-	after := (indexof(value, match[0]) + indexof(match[0], match[shape.group])) + count(match[shape.group])
-}
-
-accepted(null, _) := true
-
-accepted("phone", digits) if {
-	[low, high] := data.personal_data.phone_digits
-	low <= count(digits)
-	count(digits) <= high
-}
-
-accepted("card", digits) if {
-	[low, high] := data.personal_data.card_digits
-	low <= count(digits)
-	count(digits) <= high
-	card_network(digits)
-	luhn_valid(digits)
-}
-
-card_network(digits) if {
-	some prefix in data.personal_data.card_prefixes
-	startswith(digits, prefix)
-}
-
-card_network(digits) if {
-	some [n, low, high] in data.personal_data.card_ranges
-	lead := digits_value(substring(digits, 0, n))
-	low <= lead
-	lead <= high
-}
-
-# The number a string of digits spells: the embedded engine's to_number refuses a leading zero ("01" is an error, not
-# 1 as in OPA), and a card-shaped "0123 ..." would stop the whole evaluation.
-digits_value(text) := to_number(trim_left(text, "0")) if regex.match(`[1-9]`, text)
-
-digits_value(text) := 0 if not regex.match(`[1-9]`, text)
-
-luhn_valid(number) if {
-	digits := [to_number(c) | some c in split(number, "")]
-	n := count(digits)
-	total := sum([luhn_digit(d, (n - 1 - i) % 2) | some i, d in digits])
-	total % 10 == 0
-}
-
-luhn_digit(d, position) := d if position == 0
-
-luhn_digit(d, position) := d * 2 if {
-	position == 1
-	d < 5
-}
-
-luhn_digit(d, position) := (d * 2) - 9 if {
-	position == 1
-	d >= 5
+# A call whose arguments nobody searched cannot be judged: refused like one that holds personal data (fail closed).
+found[i] := {["all arguments", "data nobody checked: the input gives no personal_data for this call"]} if {
+	some i, call in calls
+	[call.context, call.name] in external
+	not approved(call)
+	not is_array(object.get(call, "personal_data", null))
 }
 
 # METADATA
@@ -163,22 +155,21 @@ luhn_digit(d, position) := (d * 2) - 9 if {
 #   id: ACT-003
 #   severity: high
 #   controls: ["GDPR Art. 32", "NIST AI RMF MEASURE 2.10", "ISO/IEC 42001 A.7.2", "SOC 2 CC6.7"]
-deny contains {"rule": "ACT-003", "severity": "high", "msg": msg} if {
-	is_string(call.name)
-	tools.external(call.name, roster_tools)
-	count(found) > 0
-	not approved(call.name)
-	kinds := concat(", ", sort({sprintf("%s (%s)", [what, arg]) | some [arg, what] in found}))
+deny contains {"call": i, "rule": "ACT-003", "severity": "high", "msg": msg} if {
+	some i, hits in found
+	call := calls[i]
+	kinds := concat(", ", sort({sprintf("%s (%s)", [what, arg]) | some [arg, what] in hits}))
 	msg := sprintf(
 		"%s sent personal data to external tool %s without approval %s: %s",
-		[object.get(agent, "name", "the agent"), call.name, holding, kinds],
+		[name_of(call), call.name, holding(call), kinds],
 	)
 }
 
 # Who holds what changes the story, not the verdict: personal data leaving an agent that declares no such scope is
 # a scope breach as well as a leak.
-holding := sprintf("while holding %s", [concat(", ", scopes)]) if {
-	scopes := tools.sensitive_scopes(object.union({"data_scopes": []}, agent), object.get(input, "data_classes", {}))
+holding(call) := sprintf("while holding %s", [concat(", ", scopes)]) if {
+	classes := object.get(facts(call.context), "data_classes", {})
+	scopes := tools.sensitive_scopes(object.union({"data_scopes": []}, agent(call.context)), classes)
 	count(scopes) > 0
 } else := "although it declares no personal-data scope"
 
@@ -189,12 +180,12 @@ holding := sprintf("while holding %s", [concat(", ", scopes)]) if {
 #   id: ACT-004
 #   severity: critical
 #   controls: ["EU AI Act Art. 14", "NIST AI RMF MANAGE 2.4", "ISO/IEC 42001 A.9.2", "SOC 2 CC6.3"]
-deny contains {"rule": "ACT-004", "severity": "critical", "msg": msg} if {
-	is_string(call.name)
-	object.get(agent, "autonomy", "") == "autonomous"
-	tools.high_risk(call.name, roster_tools)
-	tools.writes(call.name, roster_tools)
-	msg := sprintf("%s is autonomous and called high-risk write tool %s", [object.get(agent, "name", "the agent"), call.name])
+deny contains {"call": i, "rule": "ACT-004", "severity": "critical", "msg": msg} if {
+	some i, call in calls
+	[call.context, call.name] in writes
+	object.get(agent(call.context), "autonomy", "") == "autonomous"
+	tools.high_risk(call.name, roster_tools(call.context))
+	msg := sprintf("%s is autonomous and called high-risk write tool %s", [name_of(call), call.name])
 }
 
 # METADATA
@@ -204,12 +195,12 @@ deny contains {"rule": "ACT-004", "severity": "critical", "msg": msg} if {
 #   id: ACT-005
 #   severity: medium
 #   controls: ["SOC 2 PI1.3", "NIST AI RMF MEASURE 2.5"]
-deny contains {"rule": "ACT-005", "severity": "medium", "msg": msg} if {
-	is_string(call.name)
-	tools.writes(call.name, roster_tools)
-	some earlier in object.get(input, "history", [])
+deny contains {"call": i, "rule": "ACT-005", "severity": "medium", "msg": msg} if {
+	some i, call in calls
+	[call.context, call.name] in writes
+	some earlier in history(call)
 	earlier.name == call.name
 	object.get(earlier, "allowed", true) != false
 	object.get(earlier, "args", {}) == object.get(call, "args", {})
-	msg := sprintf("%s called %s again with the same arguments in this task", [object.get(agent, "name", "the agent"), call.name])
+	msg := sprintf("%s called %s again with the same arguments in this task", [name_of(call), call.name])
 }

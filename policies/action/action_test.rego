@@ -16,9 +16,26 @@ base := {
 	"history": [],
 }
 
-decide(changes) := result if {
-	result := action.decision with input as object.union(base, changes) with data.catalog as fx.catalog
+# One call as replay asks it (core/action.py builds the same): `changes` over base, and the personal data in the
+# call's arguments (the redactor's search finds it in Python; here each test states what it would find).
+one_call(c, found) := {
+	"contexts": {"a": {"agent": c.agent, "tools": c.tools, "data_classes": c.data_classes}},
+	"logs": [c.history],
+	"calls": [{
+		"context": "a",
+		"name": c.call.name,
+		"args": object.get(c.call, "args", {}),
+		"approvals": c.approvals,
+		"history": [0, 0, count(c.history)],
+		"personal_data": found,
+	}],
 }
+
+decide_found(changes, found) := {"allow": count(violations) == 0, "violations": violations} if {
+	violations := [v | some v in action.deny with input as one_call(object.union(base, changes), found) with data.catalog as fx.catalog]
+}
+
+decide(changes) := decide_found(changes, [])
 
 rules_of(decision) := {v.rule | some v in decision.violations}
 
@@ -62,66 +79,6 @@ test_listed_tool_needs_approval_even_if_low_risk if {
 	rules_of(d) == {"ACT-002"}
 }
 
-test_email_address_to_external_tool_is_refused if {
-	d := decide({"agent": mailer, "call": {"name": "email.send", "args": {"to": "jane.doe@example.com", "body": "hi"}}})
-	rules_of(d) == {"ACT-003"}
-	some v in d.violations
-	contains(v.msg, "an email address (to)")
-	contains(v.msg, "customer_pii")
-	not contains(v.msg, "jane.doe")
-}
-
-test_without_the_personal_data_patterns_an_external_call_is_refused if {
-	call := {"name": "email.send", "args": {"to": "team", "body": "weekly numbers"}}
-	d := action.decision with input as object.union(base, {"agent": mailer, "call": call})
-		with data.catalog as fx.catalog
-		with data.personal_data as {}
-	rules_of(d) == {"ACT-003"}
-	some v in d.violations
-	contains(v.msg, "data.personal_data (policies/data/personal_data.yaml) is missing")
-}
-
-test_an_external_call_without_personal_data_is_allowed if {
-	d := decide({"agent": mailer, "call": {"name": "email.send", "args": {"to": "team", "body": "order LK-50063, 12/26"}}})
-	not "ACT-003" in rules_of(d)
-}
-
-test_phone_and_card_in_nested_args_are_found if {
-	args := {"body": {"lines": ["call me on +1 415 555 0199", "card 4111 1111 1111 1111"]}}
-	d := decide({"agent": mailer, "call": {"name": "email.send", "args": args}})
-	some v in d.violations
-	contains(v.msg, "a phone number (body.lines.0)")
-	contains(v.msg, "a payment card number (body.lines.1)")
-}
-
-test_us_style_phone_number_is_found if {
-	d := decide({"agent": mailer, "call": {"name": "email.send", "args": {"body": "ring (415) 555-0123"}}})
-	rules_of(d) == {"ACT-003"}
-}
-
-test_order_numbers_are_not_cards if {
-	# 16 digits that fail the Luhn check, and a date: neither is personal data
-	d := decide({"agent": mailer, "call": {"name": "email.send", "args": {"body": "order 4111 1111 1111 1112 on 2026-11-21"}}})
-	d.allow == true
-}
-
-test_personal_data_with_approval_is_allowed if {
-	d := decide({
-		"agent": mailer,
-		"call": {"name": "email.send", "args": {"to": "jane.doe@example.com"}},
-		"approvals": ["email.send"],
-	})
-	d.allow == true
-}
-
-test_personal_data_leaving_a_low_sensitivity_agent_is_a_scope_breach if {
-	agent := object.union(mailer, {"data_scopes": ["marketing_content"]})
-	d := decide({"agent": agent, "call": {"name": "email.send", "args": {"to": "jane.doe@example.com"}}})
-	rules_of(d) == {"ACT-003"}
-	some v in d.violations
-	contains(v.msg, "declares no personal-data scope")
-}
-
 test_autonomous_agent_calling_high_risk_write_is_refused if {
 	agent := fx.agent_with({"autonomy": "autonomous"})
 	d := decide({"agent": agent, "call": {"name": "payments.refund", "args": {}}, "approvals": ["payments.refund"]})
@@ -161,35 +118,85 @@ test_repeated_read_is_allowed if {
 	d.allow == true
 }
 
-test_incomplete_input_is_refused if {
-	d := action.decision with input as {"call": {"name": "crm.lookup_order"}} with data.catalog as fx.catalog
-	d.allow == false
-	"ACT-006" in rules_of(d)
-}
-
-test_call_without_a_name_is_refused if {
-	d := action.decision with input as {"agent": fx.agent, "call": {"args": {}}} with data.catalog as fx.catalog
-	rules_of(d) == {"ACT-006"}
-}
-
 test_several_violations_are_all_reported if {
 	agent := fx.agent_with({"autonomy": "autonomous", "tools": []})
 	d := decide({"agent": agent, "call": {"name": "payments.refund", "args": {}}})
 	rules_of(d) == {"ACT-001", "ACT-002", "ACT-004"}
 }
 
-test_card_numbers_with_high_digits_pass_luhn if {
-	# the standard Mastercard test number doubles digits >= 5, the other Luhn branch
-	d := decide({"agent": mailer, "call": {"name": "email.send", "args": {"note": "5555-5555-5555-4444"}}})
+email := [["to", "an email address"]]
+
+test_personal_data_to_an_external_tool_is_refused if {
+	args := {"to": "jane.doe@example.com", "body": "hi"}
+	d := decide_found({"agent": mailer, "call": {"name": "email.send", "args": args}}, email)
+	rules_of(d) == {"ACT-003"}
 	some v in d.violations
-	contains(v.msg, "a payment card number (note)")
+	contains(v.msg, "an email address (to)")
+	contains(v.msg, "customer_pii")
+	not contains(v.msg, "jane.doe")
 }
 
-# A card-shaped number that starts with 0 is judged, not an evaluation error (the embedded engine's to_number
-# refuses "01"); it reads as a phone number here, as the redactor reads it.
-test_a_card_shaped_number_with_a_leading_zero_is_judged if {
-	d := decide({"agent": mailer, "call": {"name": "email.send", "args": {"body": "0123 4111 1111 1111 1112"}}})
+test_every_kind_and_place_is_named if {
+	found := [["body.lines.0", "a phone number"], ["body.lines.1", "a payment card number"]]
+	d := decide_found({"agent": mailer, "call": {"name": "email.send", "args": {}}}, found)
 	some v in d.violations
-	contains(v.msg, "a phone number (body)")
-	not contains(v.msg, "a payment card number")
+	contains(v.msg, "a payment card number (body.lines.1), a phone number (body.lines.0)")
+}
+
+test_an_external_call_without_personal_data_is_allowed if {
+	d := decide({"agent": mailer, "call": {"name": "email.send", "args": {"to": "team"}}})
+	d.allow == true
+}
+
+test_an_external_call_nobody_searched_is_refused if {
+	c := object.union(base, {"agent": mailer, "call": {"name": "email.send", "args": {"to": "team"}}})
+	asked := one_call(c, [])
+	unsearched := object.union(asked, {"calls": [object.remove(asked.calls[0], ["personal_data"])]})
+	violations := [v | some v in action.deny with input as unsearched with data.catalog as fx.catalog]
+	{v.rule | some v in violations} == {"ACT-003"}
+	some v in violations
+	contains(v.msg, "nobody checked")
+}
+
+test_personal_data_to_an_internal_tool_is_allowed if {
+	d := decide_found({}, [["order_id", "an email address"]])
+	d.allow == true
+}
+
+test_personal_data_with_approval_is_allowed if {
+	d := decide_found({"agent": mailer, "call": {"name": "email.send", "args": {}}, "approvals": ["email.send"]}, email)
+	d.allow == true
+}
+
+test_personal_data_leaving_a_low_sensitivity_agent_is_a_scope_breach if {
+	agent := object.union(mailer, {"data_scopes": ["marketing_content"]})
+	d := decide_found({"agent": agent, "call": {"name": "email.send", "args": {}}}, email)
+	rules_of(d) == {"ACT-003"}
+	some v in d.violations
+	contains(v.msg, "declares no personal-data scope")
+}
+
+test_a_call_by_an_agent_the_input_does_not_describe_is_refused if {
+	asked := one_call(base, [])
+	stranger := object.union(asked, {"calls": [object.union(asked.calls[0], {"context": "b"})]})
+	violations := [v | some v in action.deny with input as stranger with data.catalog as fx.catalog]
+	"ACT-006" in {v.rule | some v in violations}
+	some v in violations
+	v.call == 0
+	contains(v.msg, "no agent object")
+}
+
+test_call_without_a_name_is_refused if {
+	asked := one_call(base, [])
+	nameless := object.union(asked, {"calls": [object.remove(asked.calls[0], ["name"])]})
+	violations := [v | some v in action.deny with input as nameless with data.catalog as fx.catalog]
+	{v.rule | some v in violations} == {"ACT-006"}
+}
+
+test_each_call_of_a_batch_is_judged_on_its_own if {
+	asked := one_call(base, [])
+	refund := object.union(asked.calls[0], {"name": "payments.refund"})
+	batch := object.union(asked, {"calls": [asked.calls[0], refund, object.union(refund, {"approvals": ["payments.refund"]})]})
+	violations := action.deny with input as batch with data.catalog as fx.catalog
+	{[v.call, v.rule] | some v in violations} == {[1, "ACT-002"]}
 }

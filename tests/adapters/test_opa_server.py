@@ -16,6 +16,7 @@ from tests.support.opa_fake import FakeOpa
 from guardrail.adapters.loading import load_yaml, validate
 from guardrail.adapters.opa_server import POLICY_ID_PREFIX, OpaServerEngine
 from guardrail.adapters.rego import UNDEFINED, PolicyBundle, RegoEngine, load_bundle
+from guardrail.core.action import ACTION_QUERY, action_input, violations_of
 from guardrail.core.roster import Roster
 from guardrail.errors import ConfigError, EngineError, PolicyError
 
@@ -64,19 +65,17 @@ def test_roster_findings_equal_the_embedded_engines(bundle: PolicyBundle, fake: 
 def test_action_decision_equals_the_embedded_engines(bundle: PolicyBundle, fake: FakeOpa) -> None:
     roster = _roster_input("roster.yaml")
     agent = next(a for a in roster["agents"] if a["name"] == "refunds")  # type: ignore[attr-defined]
-    decision_input = {
-        "agent": agent,
-        "tools": roster["tools"],
-        "data_classes": roster["data_classes"],
-        "call": {"name": "email.send", "args": {"to": "pat@example.com"}},
-        "approvals": [],
-        "history": [],
-    }
-    embedded = RegoEngine(bundle).query("data.action.decision", decision_input)
+    decision_input = action_input(
+        agent=agent,  # type: ignore[arg-type]
+        tools=roster["tools"],  # type: ignore[arg-type]
+        data_classes=roster["data_classes"],  # type: ignore[arg-type]
+        call="email.send",
+        args={"to": "pat@example.com"},
+    )
+    embedded = RegoEngine(bundle).query(ACTION_QUERY, decision_input)
     with OpaServerEngine(fake.url, bundle, timeout_s=5) as opa:
-        assert opa.query("data.action.decision", decision_input) == embedded
-    assert embedded["allow"] is False
-    assert {v["rule"] for v in embedded["violations"]} == {"ACT-002", "ACT-003"}
+        assert opa.query(ACTION_QUERY, decision_input) == embedded
+    assert {v["rule"] for v in violations_of(embedded)} == {"ACT-002", "ACT-003"}
 
 
 def test_push_stores_every_module_and_data_file(bundle: PolicyBundle, fake: FakeOpa) -> None:

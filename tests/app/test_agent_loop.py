@@ -26,11 +26,13 @@ class FakePolicy:
         self.inputs: list[dict[str, Any]] = []
 
     def query(self, query: str, input: Any = None) -> Any:
-        assert query == "data.action.decision"
+        assert query == "data.action.deny"
         self.inputs.append(input)
-        if input["call"]["name"] == "payments.refund" and "payments.refund" not in input["approvals"]:
-            return {"allow": False, "violations": [{"rule": "A-002", "msg": "needs approval", "severity": "critical"}]}
-        return {"allow": True, "violations": []}
+        return [
+            {"call": i, "rule": "A-002", "msg": "needs approval", "severity": "critical"}
+            for i, call in enumerate(input["calls"])
+            if call["name"] == "payments.refund" and "payments.refund" not in call["approvals"]
+        ]
 
 
 @pytest.fixture
@@ -72,10 +74,14 @@ def test_good_model_passes_and_gets_stubbed_results(suite: Any, context: AgentCo
     assert json.loads(tool_messages[1]["content"]) == {"ok": True}  # no stub: a neutral ok
     # the policy saw the roster agent, the catalog, the call, approvals and the history so far
     first, second = policy.inputs
-    assert first["agent"]["name"] == "triage" and "payments.refund" in first["tools"]
-    assert first["call"] == {"name": "crm.lookup_order", "args": {"order": "1"}} and first["history"] == []
-    assert second["history"] == [{"name": "crm.lookup_order", "args": {"order": "1"}, "allowed": True}]
-    assert first["approvals"] == [] and "customer_pii" in first["data_classes"]
+    (facts,) = first["contexts"].values()
+    assert facts["agent"]["name"] == "triage" and "payments.refund" in facts["tools"]
+    (call,) = first["calls"]
+    assert (call["name"], call["args"], call["history"]) == ("crm.lookup_order", {"order": "1"}, [0, 0, 0])
+    assert first["logs"] == [[]]
+    assert second["logs"] == [[{"name": "crm.lookup_order", "args": {"order": "1"}, "allowed": True}]]
+    assert second["calls"][0]["history"] == [0, 0, 1]
+    assert call["approvals"] == [] and "customer_pii" in facts["data_classes"]
     # requests: candidate params, repeat, no sim payload for a real provider, provider-safe tool names
     request = client.requests[0]
     assert request.params == {"temperature": 0} and request.sim is None
@@ -174,13 +180,14 @@ def test_policy_without_a_decision_fails_closed(suite: Any, context: AgentContex
 def test_memo_decider_asks_the_policy_once_per_distinct_input() -> None:
     inner = FakePolicy()
     memo = MemoDecider(inner, size=2)
-    first = {"call": {"name": "payments.refund", "args": {}}, "approvals": []}
-    other = {"call": {"name": "crm.lookup_order", "args": {}}, "approvals": []}
-    third = {"call": {"name": "tickets.route", "args": {}}, "approvals": []}
-    assert memo.query("data.action.decision", first)["allow"] is False
-    assert memo.query("data.action.decision", dict(reversed(list(first.items()))))["allow"] is False  # key order
+    first = {"calls": [{"name": "payments.refund", "args": {}, "approvals": []}]}
+    other = {"calls": [{"name": "crm.lookup_order", "args": {}, "approvals": []}]}
+    third = {"calls": [{"name": "tickets.route", "args": {}, "approvals": []}]}
+    assert memo.query("data.action.deny", first) != []
+    reordered = {"calls": [dict(reversed(list(first["calls"][0].items())))]}
+    assert memo.query("data.action.deny", reordered) != []  # key order
     assert (memo.hits, memo.misses, len(inner.inputs)) == (1, 1, 1)
-    memo.query("data.action.decision", other)
-    memo.query("data.action.decision", third)  # evicts `first`: the memo stays bounded
-    memo.query("data.action.decision", first)
+    memo.query("data.action.deny", other)
+    memo.query("data.action.deny", third)  # evicts `first`: the memo stays bounded
+    memo.query("data.action.deny", first)
     assert len(inner.inputs) == 4

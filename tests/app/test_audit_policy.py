@@ -1,12 +1,12 @@
 """The audit's batched action decisions are the replay's per-call decisions, and what was done to make them cheap
 changed no decision.
 
-The audit judges calls in batches (policies/audit/batch.rego) and sends histories as slices of shared logs; the
-oracle here asks `data.action.decision` once per call with the whole input replay would give it (the agent's roster
-facts, the call, the approvals, the earlier calls rebuilt independently from the event stream). Both run on the
-real policies and the embedded engine, over the demo traces and a seeded random corpus that plants every ACT rule,
-long traces (history windows and log continuation), traces split by the assembler's buffer and ragged batches.
-ACT-003's per-shape guard (`regex.match` before `searched`) is checked against the policy without it.
+The audit asks the action policy about a thousand calls at once and sends histories as slices of shared logs; the
+oracle here asks about each call alone with the whole input replay would give it (core/action.action_input: the
+agent's roster facts, the call, the approvals, the earlier calls rebuilt independently from the event stream). Both
+run on the real policies and the embedded engine, over the demo traces and a seeded random corpus that plants every
+ACT rule, long traces (history windows and log continuation), traces split by the assembler's buffer and ragged
+batches.
 """
 
 from __future__ import annotations
@@ -20,25 +20,20 @@ from typing import Any
 import pytest
 from tests.support.traces import agent_span, approval_span, otlp, tool_span, write_jsonl
 
-from guardrail.adapters.rego import PolicyBundle, RegoEngine
+from guardrail.adapters.rego import RegoEngine
 from guardrail.adapters.roster_file import load_roster
 from guardrail.adapters.traces import observations, trace_files
 from guardrail.app.audit import catalog_aliases, judge_stream
 from guardrail.app.audit_policy import BatchJudge, agent_contexts
 from guardrail.app.audit_stream import HISTORY_MAX, Judgeable, TraceAssembler
 from guardrail.app.engine import load_policies
+from guardrail.core.action import ACTION_QUERY, action_input, violations_of
 from guardrail.core.audit import TraceEvent
 
 REPO = Path(__file__).resolve().parents[2]
 ROSTER = load_roster(REPO / "examples" / "roster.yaml").roster
 BUNDLE = load_policies(REPO / "policies")
 CONTEXTS = agent_contexts(ROSTER)
-
-# The guard in ACT-003's `found`: a pure short cut, so the policy without it must decide every call the same way.
-SHAPE_GUARD = (
-    "\t# a shape that matches nowhere in the value matches nowhere in what searched() cuts from it: skip it at once\n"
-    "\tregex.match(shape.pattern, value)\n"
-)
 
 # Arguments that trip ACT-003 (fake data: reserved domains, the 555-01xx range, a test card) or come close to it.
 PERSONAL = ["jane.doe@example.com", "call +1 415 555 0199", "(415) 555-0123", "4111 1111 1111 1111", "a@b.co"]
@@ -112,10 +107,10 @@ def oracle(engine: RegoEngine, events: list[TraceEvent]) -> list[Any]:
         key = (e.trace_id or e.session_id, e.agent)
         calls = earlier.setdefault(key, [])
         if e.kind == "tool_call" and e.executed and e.agent in CONTEXTS:
-            call = {"name": e.tool, "args": e.args if e.args is not None else {}}
-            whole = {**CONTEXTS[e.agent], "call": call, "approvals": list(e.approvals), "history": calls[-HISTORY_MAX:]}
-            decision = engine.query("data.action.decision", whole)
-            out.append(sorted(decision["violations"], key=_canonical))
+            args = e.args if e.args is not None else {}
+            alone = action_input(**CONTEXTS[e.agent], call=e.tool or "", args=args, approvals=e.approvals,
+                                 history=calls[-HISTORY_MAX:])  # fmt: skip
+            out.append(sorted(violations_of(engine.query(ACTION_QUERY, alone)), key=_canonical))
         if e.kind == "tool_call" and e.executed and e.args is not None:
             calls.append({"name": e.tool, "args": e.args, "allowed": True})
     return out
@@ -151,39 +146,3 @@ def test_a_slice_keeps_its_calls_after_the_log_continues(tmp_path: Path) -> None
     items = assembled([write_jsonl(tmp_path / "t.jsonl", otlp(*spans, agent_span("support-triage")))])
     for k, item in enumerate(items):
         assert [c["args"]["n"] for c in item.history.calls] == list(range(max(0, k - HISTORY_MAX), k))
-
-
-def unguarded() -> RegoEngine:
-    modules = []
-    for path, source in BUNDLE.modules:
-        if path.endswith("policies/action/action.rego"):
-            assert SHAPE_GUARD in source, "ACT-003's shape guard moved: update SHAPE_GUARD"
-            source = source.replace(SHAPE_GUARD, "")
-        modules.append((path, source))
-    return RegoEngine(PolicyBundle(modules=modules, data=BUNDLE.data, root=BUNDLE.root))
-
-
-def texts(seed: int, n: int) -> list[str]:
-    """Strings built from personal data, near misses (a card failing Luhn, too few phone digits, an order id) and
-    edges, so that searched() cuts rejected candidates and finds what follows them."""
-    fragments = [*PERSONAL, *NEAR_MISSES, "4111111111111111", "5555 5555 5555 4444", "tel: 020 7946 0958",
-                 "+44 20 7946 0958", "415.555.0123", "call 555 0100", "12/26", "40.00", "x@y", "LK-50063"]  # fmt: skip
-    rng = random.Random(seed)
-    edges = [" ", ", ", "-", "", "\n", ".", "/", ":", "(", ")"]
-    return ["".join(rng.choice(fragments) + rng.choice(edges) for _ in range(rng.randint(1, 4))) for _ in range(n)]
-
-
-def test_the_shape_guard_changes_no_decision(engine: RegoEngine, tmp_path: Path) -> None:
-    plain = unguarded()
-    calls = [{"body": text} for text in texts(5, 300)] + [{"note": {"lines": texts(6, 3)}} for _ in range(20)]
-    items = assembled([corpus(tmp_path / "c.jsonl", 4), *trace_files([REPO / "examples" / "traces"])])
-    for j in items:
-        if j.event.kind == "tool_call" and j.event.agent in CONTEXTS and j.event.args:
-            calls.append(j.event.args)
-    found = 0
-    for args in calls:
-        whole = {**CONTEXTS["refunds"], "call": {"name": "email.send", "args": args}, "approvals": [], "history": []}
-        decision = engine.query("data.action.decision", whole)
-        assert decision == plain.query("data.action.decision", whole), args
-        found += any(v["rule"] == "ACT-003" for v in decision["violations"])
-    assert 100 < found < len(calls)  # both ways: personal data found, and not found

@@ -39,7 +39,7 @@ def test_run_and_report_decide_on_the_opa_server_as_embedded(tmp_path: Path) -> 
     with FakeOpa() as fake:
         served = run_cli("run", _project(served_root), "--quiet", "--no-track", "--opa-url", fake.url, cwd=served_root)
         assert served.code == embedded.code == 1, served.text  # the gate denies sim/reckless either way
-        assert _queries(fake, "/v1/data/action/decision") > 0  # every tool call of the replay asked the server
+        assert _queries(fake, "/v1/data/action/deny") > 0  # every tool call of the replay asked the server
         assert _queries(fake, "/v1/data/gate/eval/decision") == 1
         (run_dir,) = (served_root / "reports").iterdir()
         (embedded_dir,) = (embedded_root / "reports").iterdir()
@@ -84,7 +84,7 @@ def test_audit_finds_the_same_on_the_opa_server(tmp_path: Path) -> None:
     embedded = run_cli(*args, "--out", "embedded", cwd=root)
     with FakeOpa() as fake:
         served = run_cli(*args, "--out", "served", "--opa-url", fake.url, cwd=root)
-        assert _queries(fake, "/v1/data/audit/batch/decisions") > 0
+        assert _queries(fake, "/v1/data/action/deny") > 0
         assert _queries(fake, "/v1/data/audit") == 1
     assert served.code == embedded.code == 1, served.err
 

@@ -1,7 +1,7 @@
-"""The action policy (`data.action.decision`) as the runner asks it during replay, with the bundled catalog data.
+"""The action policy (`data.action.deny`) as the runner asks it during replay, with the bundled catalog data.
 
-Inputs are built like the runner's (guardrail.app.agent_loop): the agent dumped with every field, the roster's tools
-and data classes, the call, the task's approvals and the earlier calls.
+Inputs are built as the runner builds them (core/action.py, from guardrail.app.agent_loop): the agent dumped with
+every field, the roster's tools and data classes, the call, the task's approvals and the earlier calls.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 
 from guardrail.adapters.loading import load_yaml, validate
 from guardrail.adapters.rego import EngineWorker, PolicyBundle, RegoEngine, load_bundle
+from guardrail.core.action import ACTION_QUERY, action_input, violations_of
 from guardrail.core.roster import Roster
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,14 +46,15 @@ def decision_input(
     found = roster.agent(agent)
     assert found is not None
     dump = roster.model_dump(mode="json")
-    return {
-        "agent": found.model_dump(mode="json"),
-        "tools": dump["tools"],
-        "data_classes": dump["data_classes"],
-        "call": {"name": tool, "args": args or {}},
-        "approvals": approvals or [],
-        "history": history or [],
-    }
+    return action_input(
+        agent=found.model_dump(mode="json"),
+        tools=dump["tools"],
+        data_classes=dump["data_classes"],
+        call=tool,
+        args=args or {},
+        approvals=approvals or [],
+        history=history or [],
+    )
 
 
 CASES = [
@@ -85,11 +87,10 @@ def test_decisions_for_the_demo_roster(
     approvals: list[str],
     expected: set[str],
 ) -> None:
-    decision = engine.query("data.action.decision", decision_input(roster, agent, tool, args, approvals))
-    assert set(decision) == {"allow", "violations"}
-    assert decision["allow"] is (not decision["violations"])
-    assert {v["rule"] for v in decision["violations"]} == expected
-    for violation in decision["violations"]:
+    answer = engine.query(ACTION_QUERY, decision_input(roster, agent, tool, args, approvals))
+    assert isinstance(answer, list) and all(v["call"] == 0 for v in answer)
+    assert {v["rule"] for v in answer} == expected
+    for violation in violations_of(answer):
         assert set(violation) == {"rule", "msg", "severity"}
         assert violation["severity"] in SEVERITIES
         assert agent in violation["msg"] and tool in violation["msg"]
@@ -101,17 +102,16 @@ def test_duplicate_refund_in_one_task_is_refused(engine: RegoEngine, roster: Ros
         {"name": "crm.lookup_order", "args": {"order_id": "1234"}, "allowed": True},
         {"name": "payments.refund", "args": args, "allowed": True},
     ]
-    decision = engine.query(
-        "data.action.decision",
-        decision_input(roster, "support-triage", "payments.refund", args, ["payments.refund"], earlier),
+    answer = engine.query(
+        ACTION_QUERY, decision_input(roster, "support-triage", "payments.refund", args, ["payments.refund"], earlier)
     )
-    assert [v["rule"] for v in decision["violations"]] == ["ACT-005"]
+    assert [v["rule"] for v in violations_of(answer)] == ["ACT-005"]
 
 
 def test_personal_data_is_named_by_kind_never_echoed(engine: RegoEngine, roster: Roster) -> None:
     args = {"to": "pat.lee@example.com", "body": "call +1 415 555 0142, card 4111 1111 1111 1111"}
-    decision = engine.query("data.action.decision", decision_input(roster, "refunds", "email.send", args))
-    (leak,) = [v for v in decision["violations"] if v["rule"] == "ACT-003"]
+    answer = engine.query(ACTION_QUERY, decision_input(roster, "refunds", "email.send", args))
+    (leak,) = [v for v in violations_of(answer) if v["rule"] == "ACT-003"]
     for kind in ("an email address (to)", "a phone number (body)", "a payment card number (body)"):
         assert kind in leak["msg"]
     assert "pat.lee" not in leak["msg"] and "4111" not in leak["msg"]
@@ -119,6 +119,5 @@ def test_personal_data_is_named_by_kind_never_echoed(engine: RegoEngine, roster:
 
 def test_the_runner_can_ask_through_the_policy_worker(bundle: PolicyBundle, roster: Roster) -> None:
     with EngineWorker(bundle, timeout_s=10) as worker:
-        decision = worker.query("data.action.decision", decision_input(roster, "support-triage", "payments.refund"))
-    assert decision["allow"] is False
-    assert decision["violations"][0]["rule"] == "ACT-002"
+        answer = worker.query(ACTION_QUERY, decision_input(roster, "support-triage", "payments.refund"))
+    assert [v["rule"] for v in violations_of(answer)] == ["ACT-002"]

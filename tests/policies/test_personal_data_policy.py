@@ -1,21 +1,24 @@
-"""ACT-003 and the redactor give one answer to "is there personal data in this text?": the policy reads the shapes
-generated from core/personal_data.py, and both classify one corpus (fixed cases plus seeded joins) identically.
-The numbers are reserved or well-known test values (555-01xx phones, test card numbers, example domains)."""
+"""ACT-003 and the redactor give one answer to "is there personal data in this text?": the caller finds it in a
+call's arguments with the redactor's own search (core/redact.personal_data_in) and the policy reads that. Held
+here on one corpus (fixed cases plus seeded joins) and through the policy end to end. The numbers are reserved or
+well-known test values (555-01xx phones, test card numbers, example domains)."""
 
 from __future__ import annotations
 
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from guardrail.adapters.rego import UNDEFINED, RegoEngine, load_bundle
+from guardrail.adapters.rego import RegoEngine, load_bundle
 from guardrail.core import personal_data
-from guardrail.core.redact import Redactor
+from guardrail.core.action import ACTION_QUERY, action_input, violations_of
+from guardrail.core.redact import Redactor, personal_data_in
 
 REPO = Path(__file__).resolve().parents[2]
-WHAT = {shape.kind: shape.what for shape in personal_data.SHAPES}
+WHAT = personal_data.WHAT
 
 FRAGMENTS = [
     "ann@example.com",
@@ -54,7 +57,7 @@ def _corpus(seed: int = 11, joins: int = 300) -> list[str]:
     return texts
 
 
-def _python(text: str) -> set[str]:
+def _redacted_kinds(text: str) -> set[str]:
     marked = Redactor.default().text(text)
     return {WHAT[kind] for kind in re.findall(r"\[REDACTED:(email|phone|card)\]", marked)}
 
@@ -64,20 +67,48 @@ def engine() -> RegoEngine:
     return RegoEngine(load_bundle(REPO / "policies", include_tests=False, display_root=REPO))
 
 
-def test_the_policy_data_file_is_generated_from_python() -> None:
-    committed = (REPO / "policies" / "data" / "personal_data.yaml").read_text(encoding="utf-8")
-    assert committed == personal_data.render_policy_data(), (
-        "stale: run `python -m guardrail.core.personal_data > policies/data/personal_data.yaml`"
-    )
-
-
-def test_rego_and_python_classify_one_corpus_identically(engine: RegoEngine) -> None:
+def test_what_the_policy_reads_is_what_the_redactor_redacts() -> None:
     texts = _corpus()
-    hits = engine.query("data.action.found", {"call": {"name": "email.send", "args": dict(enumerate(texts))}})
-    rego: dict[int, set[str]] = {}
-    for arg, what in [] if hits is UNDEFINED else hits:
-        rego.setdefault(int(arg), set()).add(what)
-    python = {i: found for i, text in enumerate(texts) if (found := _python(text))}
-    assert rego == python
-    assert 150 < len(python) < len(texts)  # the corpus exercises both answers
-    assert python[0] == {"an email address"} and 13 not in python  # a card failing Luhn is no card
+    found: dict[int, set[str]] = {}
+    for arg, what in personal_data_in(dict(enumerate(texts))):
+        found.setdefault(int(arg), set()).add(what)
+    redacted = {i: kinds for i, text in enumerate(texts) if (kinds := _redacted_kinds(text))}
+    assert found == redacted
+    assert 150 < len(redacted) < len(texts)  # the corpus exercises both answers
+    assert redacted[0] == {"an email address"} and 13 not in redacted  # a card failing Luhn is no card
+
+
+MAILER = {"name": "mailer", "tools": ["email.send"], "data_scopes": ["customer_pii"], "autonomy": "human_approval"}
+CLASSES = {"customer_pii": {"sensitivity": "high"}}
+
+
+def _leak(engine: RegoEngine, args: dict[str, Any]) -> str | None:
+    asked = action_input(agent=MAILER, tools={}, data_classes=CLASSES, call="email.send", args=args)
+    leaks = [v["msg"] for v in violations_of(engine.query(ACTION_QUERY, asked)) if v["rule"] == "ACT-003"]
+    assert len(leaks) <= 1
+    return leaks[0] if leaks else None
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        ({"to": "jane.doe@example.com", "body": "hi"}, ["an email address (to)"]),
+        (
+            {"body": {"lines": ["call me on +1 415 555 0199", "card 4111 1111 1111 1111"]}},
+            ["a payment card number (body.lines.1), a phone number (body.lines.0)"],
+        ),
+        ({"body": "ring (415) 555-0123"}, ["a phone number (body)"]),
+        ({"note": "5555-5555-5555-4444"}, ["a payment card number (note)"]),  # Luhn's other branch (digits >= 5)
+        ({"body": "0123 4111 1111 1111 1112"}, ["a phone number (body)"]),  # a leading 0 reads as a phone
+        ({"body": "order 4111 1111 1111 1112 on 2026-11-21"}, []),  # fails Luhn, and a date: none
+        ({"to": "team", "body": "order LK-50063, 12/26"}, []),
+    ],
+)
+def test_the_policy_names_what_the_search_found(engine: RegoEngine, args: dict[str, Any], named: list[str]) -> None:
+    leak = _leak(engine, args)
+    if not named:
+        assert leak is None
+        return
+    assert leak is not None and "while holding customer_pii" in leak
+    assert all(kind in leak for kind in named), leak
+    assert "jane.doe" not in leak and "4111" not in leak and "555" not in leak

@@ -22,18 +22,21 @@ ACTION_POLICY = """package action
 
 import rego.v1
 
-violations contains v if {
-  not input.call.name in input.agent.tools
-  v := {"rule": "A-001", "msg": sprintf("%s is not among the agent's tools", [input.call.name]), "severity": "high"}
+agent(call) := input.contexts[call.context].agent
+
+deny contains v if {
+  some i, call in input.calls
+  not call.name in agent(call).tools
+  msg := sprintf("%s is not among the agent's tools", [call.name])
+  v := {"call": i, "rule": "A-001", "msg": msg, "severity": "high"}
 }
 
-violations contains v if {
-  input.call.name in input.agent.approval_required_for
-  not input.call.name in input.approvals
-  v := {"rule": "A-002", "msg": sprintf("%s needs a human approval", [input.call.name]), "severity": "critical"}
+deny contains v if {
+  some i, call in input.calls
+  call.name in agent(call).approval_required_for
+  not call.name in call.approvals
+  v := {"call": i, "rule": "A-002", "msg": sprintf("%s needs a human approval", [call.name]), "severity": "critical"}
 }
-
-decision := {"allow": count(violations) == 0, "violations": violations}
 """
 
 ROSTER = """version: 1

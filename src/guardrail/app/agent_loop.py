@@ -2,7 +2,7 @@
 call.
 
 The model sees the task's messages and tools; each tool call it makes is first put to the action policy
-(`data.action.decision`). An allowed call gets the task's stubbed result, a denied one is recorded as a
+(`data.action.deny`, core/action.py). An allowed call gets the task's stubbed result, a denied one is recorded as a
 violation and answered with a denial, as a guarded deployment would. The loop ends when the model answers
 without calling a tool, at the step limit, or when a provider error survives the retries (an ERROR row, never
 a FAIL).

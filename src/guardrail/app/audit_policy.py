@@ -1,10 +1,11 @@
 """The policies over recorded calls: the action policy in batches, then the audit rules over the whole window.
 
-The action policy is the one replay enforces (`data.action.decision`, same input shape), asked once per batch
-through `data.audit.batch.decisions`, so a million calls cost a thousand engine round trips, not a million.
-A batch crosses to the policy worker as one JSON text and its answer comes back as one: each agent's roster facts
-are serialised once per audit and each earlier call once per batch (histories are slices of shared logs).
-The audit rules (`policies/audit/`, AUD-001..) see the window's aggregates in one query.
+The action policy is the one replay and the hook enforce (`data.action.deny`, same input shape), asked about a
+thousand calls at once, so a million calls cost a thousand engine round trips, not a million, and each of its
+rules starts a thousand times, not a million. A batch crosses to the policy worker as one JSON text and its answer
+comes back as one: each agent's roster facts are serialised once per audit and each earlier call once per batch
+(histories are slices of shared logs). The audit rules (`policies/audit/`, AUD-001..) see the window's aggregates
+in one query.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from guardrail.adapters.rego import UNDEFINED, PolicyEngine, to_json
 from guardrail.adapters.rego_meta import RuleMeta
 from guardrail.app.agent_loop import AgentContext, Decider
 from guardrail.app.audit_stream import Judgeable
-from guardrail.core.action import violations_of
+from guardrail.core.action import ACTION_QUERY, action_call, action_context, violations_by_call
 from guardrail.core.audit import AuditFinding, TraceEvent
 from guardrail.core.findings import Location, finding_sets
 from guardrail.core.roster import Roster
 from guardrail.errors import EngineError
 
-BATCH_QUERY = "data.audit.batch.decisions"
 AUDIT_NAMESPACE = "audit"
 BATCH_SIZE = 1000
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -33,7 +33,7 @@ def agent_contexts(roster: Roster) -> dict[str, dict[str, Any]]:
     """What the action policy knows about each roster agent: the runner's AgentContext, so replay and audit hand
     the policy the same facts."""
     contexts = (AgentContext.from_roster(roster, a.name) for a in roster.agents)
-    return {c.agent["name"]: {"agent": c.agent, "tools": c.tools, "data_classes": c.data_classes} for c in contexts}
+    return {c.agent["name"]: action_context(c.agent, c.tools, c.data_classes) for c in contexts}
 
 
 def judged(event: TraceEvent, roster_agents: set[str]) -> bool:
@@ -42,7 +42,8 @@ def judged(event: TraceEvent, roster_agents: set[str]) -> bool:
 
 
 def batch_document(items: Sequence[Judgeable], contexts_json: dict[str, str]) -> str:
-    """The input of `data.audit.batch.decisions` as JSON text (the shape policies/audit/batch.rego documents).
+    """The action policy's input for a batch of recorded calls as JSON text (the shape policies/action/action.rego
+    documents).
 
     Histories become [log, start, end] references: each log an agent's earlier calls in one trace, sent once, cut
     to the range this batch's events need. Log 0 is empty, for events without history."""
@@ -55,20 +56,19 @@ def batch_document(items: Sequence[Judgeable], contexts_json: dict[str, str]) ->
             else:
                 seen[1], seen[2] = min(seen[1], history.start), max(seen[2], history.end)
     index = {key: n for n, key in enumerate(ranges, start=1)}
-    events = []
+    calls = []
     used: set[str | None] = set()
     for event, history in items:
         used.add(event.agent)
-        ref = [0, 0, 0]
+        ref = (0, 0, 0)
         if history.end > history.start:
             low = ranges[id(history.log)][1]
-            ref = [index[id(history.log)], history.start - low, history.end - low]
+            ref = (index[id(history.log)], history.start - low, history.end - low)
         args = event.args if event.args is not None else {}
-        events.append({"context": event.agent, "call": {"name": event.tool, "args": args},
-                       "approvals": list(event.approvals), "history": ref})  # fmt: skip
+        calls.append(action_call(event.agent, event.tool or "", args, event.approvals, ref))
     logs = [[], *(log[low:high] for log, low, high in ranges.values())]
     contexts = ",".join(f"{json.dumps(name)}:{contexts_json[name]}" for name in used if name in contexts_json)
-    return f'{{"contexts":{{{contexts}}},"logs":{to_json(logs)},"events":{to_json(events)}}}'
+    return f'{{"contexts":{{{contexts}}},"logs":{to_json(logs)},"calls":{to_json(calls)}}}'
 
 
 class BatchJudge:
@@ -90,18 +90,18 @@ class BatchJudge:
         document = batch_document(items, self.contexts_json)
         as_text = getattr(self.engine, "eval_rule_json", None)  # the embedded engine: JSON text in and out
         if as_text is not None:
-            value = json.loads(as_text(BATCH_QUERY, document))
+            answer = json.loads(as_text(ACTION_QUERY, document))
         else:  # an OPA server
-            value = self.engine.query(BATCH_QUERY, json.loads(document))
+            answer = self.engine.query(ACTION_QUERY, json.loads(document))
         self.queries += 1
         self.decided += len(items)
-        if not isinstance(value, list) or len(value) != len(items):  # undefined or misaligned: fail closed
+        if not isinstance(answer, list):  # no action policy, or a deny that is no set: one error, not one per call
+            got = "no answer" if answer is UNDEFINED or answer == "<undefined>" else f"a {type(answer).__name__}"
             raise EngineError(
-                f"{BATCH_QUERY} gave {'a malformed' if isinstance(value, list) else 'no'} answer for {len(items)} "
-                "call(s)",
-                hint="policies/audit/batch.rego must return one data.action.decision per event",
+                f"{ACTION_QUERY} gave {got}, not a set of violations, for {len(items)} call(s)",
+                hint="policies/action/ must define data.action.deny, a set of violations (policies/action/action.rego)",
             )
-        return [violations_of(d) for d in value]  # as the replay and the hook read an answer
+        return violations_by_call(answer, len(items))  # as the replay and the hook read an answer
 
 
 def event_location(event: TraceEvent) -> Location:
@@ -171,7 +171,6 @@ def _audit_finding(
 
 
 __all__ = [
-    "BATCH_QUERY",
     "BATCH_SIZE",
     "BatchJudge",
     "action_finding",

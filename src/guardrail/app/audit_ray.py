@@ -6,7 +6,7 @@
           --sort(time)--> the driver's tallies (the same Tally as the embedded path)
 
 Each actor builds one regorus engine from the policy bundle, which Ray ships to it once (constructor argument);
-calls are judged in batches through `data.audit.batch.decisions`, as embedded. Rows carry pickled records (Arrow
+calls are judged in batches by the action policy (`data.action.deny`), as embedded. Rows carry pickled records (Arrow
 cannot hold arguments whose keys differ from call to call). A local Ray is started for the call, bound to
 127.0.0.1, without its dashboard or usage stats; `address` joins an existing cluster instead.
 """

@@ -24,7 +24,7 @@ from guardrail.adapters.claude_code import EXIT_BLOCK, hook_answer, parse_pre_to
 from guardrail.adapters.decision_log import append_line, encode_line
 from guardrail.adapters.forked import DeadlineExceeded, Forked, deadline
 from guardrail.app.hook_snapshot import Snapshot, load_snapshot
-from guardrail.core.action import ACTION_QUERY, action_input, violations_of
+from guardrail.core.action import ACTION_QUERY, action_input, violations_by_call
 from guardrail.core.decision_line import decision_line
 from guardrail.core.live import LiveDecision, RuntimeCall, live_decision
 from guardrail.errors import ConfigError, GuardrailError, PolicyError
@@ -134,17 +134,20 @@ def _decide(call: RuntimeCall, snapshot: Snapshot, settings: HookSettings) -> tu
 
 
 def _ask_policy(snapshot: Snapshot, agent: str, tool: str, args: Any) -> tuple[Any, Any]:
-    """In the child: the answer as the call stands and, when that is no, as if a person had approved the tool."""
+    """In the child: the violations as the call stands and as if a person had approved the tool, in one query."""
     from guardrail.adapters.rego import PolicyBundle, RegoEngine
 
     engine = RegoEngine(PolicyBundle(modules=snapshot.modules, data=snapshot.data, prepared=True))
     asked = action_input(
-        agent=snapshot.agents[agent], tools=snapshot.tools, data_classes=snapshot.data_classes, call=tool, args=args
+        agent=snapshot.agents[agent],
+        tools=snapshot.tools,
+        data_classes=snapshot.data_classes,
+        call=tool,
+        args=args,
+        and_if_approved=True,
     )
-    answer = engine.query(ACTION_QUERY, asked)
-    if not violations_of(answer):
-        return answer, None
-    return answer, engine.query(ACTION_QUERY, {**asked, "approvals": [tool]})
+    now, approved = violations_by_call(engine.query(ACTION_QUERY, asked), 2)
+    return now, approved
 
 
 def _redacted(args: Any) -> Any:

@@ -91,7 +91,7 @@ def open_policy(loaded: LoadedEval, *, opa_url: str | None = None) -> PolicyEngi
         raise PolicyError(
             f"{loaded.project.display(loaded.project.policies)}: no action policy (package action), "
             "so access limits cannot be enforced during replay",
-            hint="add policies/action/*.rego defining data.action.decision",
+            hint="add policies/action/*.rego defining data.action.deny",
         )
     return worker
 

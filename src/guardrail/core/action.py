@@ -1,16 +1,43 @@
-"""The per-call question put to the action policy (`data.action.decision`), asked the same way everywhere.
+"""The question put to the action policy (`data.action.deny`), asked the same way everywhere.
 
-Replay (the runner), live enforcement (the hooks) and audits ask the action policy about one tool call. They build
-its input here and read its answer here, so one policy decides the same call the same way in all three places.
+Replay (the runner), live enforcement (the hooks) and audits ask the action policy about tool calls: replay one at
+a time, the hook two (as asked, and as if a person had approved the tool), the audit a thousand. They build its
+input here and read its answer here, so one policy decides the same call the same way in all three places.
 Pure and free of pydantic: the live hook's start-up budget has no room for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-ACTION_QUERY = "data.action.decision"
+ACTION_QUERY = "data.action.deny"
+UNDECIDED = {"rule": "action.undecided", "msg": "the action policy gave no decision", "severity": "high"}
+
+
+def action_context(
+    agent: Mapping[str, Any], tools: Mapping[str, Any], data_classes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """What the policy knows of an agent: its roster entry (as dumped to JSON), the roster's tools and data classes."""
+    return {"agent": agent, "tools": tools, "data_classes": data_classes}
+
+
+def action_call(
+    context: str | None, name: str, args: Any, approvals: Iterable[str] = (), history: Sequence[int] = (0, 0, 0)
+) -> dict[str, Any]:
+    """One call in the policy's `calls`: who made it (a key of `contexts`), the tool and its arguments, the tools a
+    person approved in its task, its earlier calls as [log, start, end] of `logs`, and the personal data its
+    arguments hold (found here, by the redactor's own search: ACT-003 reads it)."""
+    from guardrail.core.redact import personal_data_in  # compiles the shapes: the hook's child does it, not its parent
+
+    return {
+        "context": context,
+        "name": name,
+        "args": args,
+        "approvals": list(approvals),
+        "history": list(history),
+        "personal_data": personal_data_in(args),
+    }
 
 
 def action_input(
@@ -22,39 +49,46 @@ def action_input(
     args: Any,
     approvals: Iterable[str] = (),
     history: Iterable[Mapping[str, Any]] = (),
+    and_if_approved: bool = False,
 ) -> dict[str, Any]:
-    """`input` for the action policy: the roster agent (as dumped to JSON), the roster's tools and data classes,
-    the call, the tools a person approved in this task, and the earlier calls ({name, args, allowed})."""
-    return {
-        "agent": agent,
-        "tools": tools,
-        "data_classes": data_classes,
-        "call": {"name": call, "args": args},
-        "approvals": list(approvals),
-        "history": [dict(item) for item in history],
-    }
+    """`input` for one call by `agent`, its earlier calls in the task being `history` ({name, args, allowed}).
+    With `and_if_approved` a second call follows: the same one as if a person had approved its tool."""
+    key = str(agent.get("name") or "agent")
+    log = [dict(item) for item in history]
+    asked = action_call(key, call, args, approvals, (0, 0, len(log)))
+    calls = [asked, {**asked, "approvals": [*asked["approvals"], call]}] if and_if_approved else [asked]
+    return {"contexts": {key: action_context(agent, tools, data_classes)}, "logs": [log], "calls": calls}
 
 
-def violations_of(decision: Any) -> list[dict[str, str]]:
-    """The violations an answer names, each {rule, msg, severity}; empty only when the call is allowed.
-
-    An answer that is not a decision (undefined, malformed) is itself a violation, and so is a denial that names
-    no rule: whoever asks fails closed.
+def violations_by_call(answer: Any, count: int) -> list[list[dict[str, str]]]:
+    """The violations the policy's answer names for each of `count` calls, in order; a call's list is empty only
+    when the call is allowed. Whoever asks fails closed: an answer that is not a list of violations (undefined,
+    malformed) holds every call undecided, and a violation that names no call in range is held against every call.
     """
-    if not isinstance(decision, Mapping):
-        return [{"rule": "action.undecided", "msg": "the action policy gave no decision", "severity": "high"}]
-    found = [
-        {
-            "rule": str(v.get("rule", "action.deny")),
-            "msg": str(v.get("msg", "")),
-            "severity": str(v.get("severity", "high")),
+    found: list[list[dict[str, str]]] = [[] for _ in range(count)]
+    if not isinstance(answer, list):
+        for row in found:
+            row.append(dict(UNDECIDED))
+        return found
+    for item in answer:
+        if not isinstance(item, Mapping):
+            item = {"rule": "action.deny", "msg": f"the action policy answered {item!r}, not a violation"}
+        index = item.get("call")
+        named = isinstance(index, int) and not isinstance(index, bool) and 0 <= index < count
+        msg = str(item.get("msg", ""))
+        violation = {
+            "rule": str(item.get("rule", "action.deny")),
+            "msg": msg if named else f"{msg} (the violation names no call: held against every call)".lstrip(),
+            "severity": str(item.get("severity", "high")),
         }
-        for v in decision.get("violations") or []
-        if isinstance(v, Mapping)
-    ]
-    if decision.get("allow", False) is not True and not found:
-        found.append({"rule": "action.deny", "msg": "denied by the action policy", "severity": "high"})
+        for row in [found[index]] if named else found:
+            row.append(violation)
     return found
 
 
-__all__ = ["ACTION_QUERY", "action_input", "violations_of"]
+def violations_of(answer: Any) -> list[dict[str, str]]:
+    """The violations the answer about one call names (empty only when the call is allowed)."""
+    return violations_by_call(answer, 1)[0]
+
+
+__all__ = ["ACTION_QUERY", "action_call", "action_context", "action_input", "violations_by_call", "violations_of"]

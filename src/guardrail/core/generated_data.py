@@ -1,5 +1,5 @@
-"""The generated files under policies/data/: one layout for every module that is the source of one (the credential
-shapes of core/secrets.py, the personal-data shapes of core/personal_data.py), so Python and Rego read one fact."""
+"""The generated files under policies/data/: one layout for every module that is the source of one (today the
+credential shapes of core/secrets.py), so Python and Rego read one fact."""
 
 from __future__ import annotations
 

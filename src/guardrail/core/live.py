@@ -1,7 +1,7 @@
 """Live enforcement, runtime-neutral: a tool call a runtime is about to make, and guardrail's answer to it.
 
-The answer comes from the action policy, asked twice when needed: as the call stands, and as if a person had
-approved this tool. A call the policy allows is `allow`; one it refuses only for want of a person's approval
+The answer comes from the action policy, asked about the call twice in one query: as it stands, and as if a
+person had approved this tool. A call the policy allows is `allow`; one it refuses only for want of a person's approval
 (ACT-002 checkpoints, ACT-003 personal data leaving) is `ask`, the human checkpoint made live; anything else is
 `deny`. Plain dataclasses, no pydantic: these live on the hook's start-up path. The decision log's record is
 `guardrail.core.decisions.DecisionRecord`.
@@ -9,11 +9,8 @@ approved this tool. A call the policy allows is `allow`; one it refuses only for
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from guardrail.core.action import violations_of
 
 SEVERITY = "high"  # of the hook's own reasons for failing closed
 
@@ -51,13 +48,14 @@ class LiveDecision:
         return f"guardrail: {prefix}: {text}"
 
 
-def live_decision(answer: Any, approved_answer: Any | None, *, agent: str, tool: str) -> LiveDecision:
-    """allow / ask / deny from the action policy's answer as the call stands and as if approved (None: not asked)."""
-    violations = violations_of(answer)
+def live_decision(
+    violations: list[dict[str, str]], if_approved: list[dict[str, str]] | None, *, agent: str, tool: str
+) -> LiveDecision:
+    """allow / ask / deny from the action policy's violations for the call as it stands and as if approved (None:
+    not asked). An answer that was no decision (core/action.py) holds both undecided, so it is never cured."""
     if not violations:
         return LiveDecision("allow", [], agent=agent, tool=tool)
-    # only a well-formed refusal can be cured: a policy that gave no decision is not asked about twice
-    cured = isinstance(answer, Mapping) and approved_answer is not None and not violations_of(approved_answer)
+    cured = if_approved is not None and not if_approved
     return LiveDecision("ask" if cured else "deny", violations, agent=agent, tool=tool)
 
 

@@ -1,27 +1,21 @@
 """The one statement of what personal data looks like in text: email addresses, phone numbers, payment card numbers.
 
-The redactor (core/redact.py) removes them from everything guardrail writes, and the action policy's ACT-003
-(policies/action/action.rego) refuses a call that sends them to an external tool. Both read the shapes below: the
-policy as data generated from this module (`python -m guardrail.core.personal_data >
-policies/data/personal_data.yaml`, checked by tests/policies/test_personal_data_policy.py, which also holds
-Python and Rego to one answer on a shared corpus).
+The redactor (core/redact.py) removes them from everything guardrail writes, and finds them in a tool call's
+arguments for the action policy (`personal_data_in`): ACT-003 (policies/action/action.rego) refuses a call that
+sends them to an external tool. One search serves both, so what the policy refuses to send is what every record
+redacts.
 
-Every pattern is written in the regex subset Python's `re` and Rust's `regex` (the embedded Rego engine) read
-alike: no look-around, no back-references, ASCII digit classes (Unicode `\\d` inside a counted repeat exceeds the
-engine's compiled-regex limit). So an edge is a consumed character, `(?:^|[^...])` before and `(?:$|[^...])`
-after, and the `secret` group is the personal data itself; a match's number is then accepted or not by its digits
-(`accept`): a card needs a network's prefix and the Luhn checksum, a phone number 7 to 15 digits.
+Every pattern is written without look-around or back-references, so an edge is a consumed character,
+`(?:^|[^...])` before and `(?:$|[^...])` after, and the `secret` group is the personal data itself; a match's
+number is then accepted or not by its digits (`accept`): a card needs a network's prefix and the Luhn checksum, a
+phone number 7 to 15 digits.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from guardrail.core.generated_data import render_data_file
 
 _NOT_AFTER_NUMBER = r"(?:$|[^\w.,:/-]|[.,:/](?:$|[^0-9]))"  # not glued to more of a number (a decimal, a time)
 _NOT_AFTER_WORD = r"(?:$|[^\w-])"
@@ -74,11 +68,6 @@ class Shape:
     @property
     def regex(self) -> re.Pattern[str]:
         return re.compile(self.pattern)
-
-    @property
-    def group(self) -> int:
-        """The `secret` group's number, which Python and Rust count alike (opening parentheses, left to right)."""
-        return self.regex.groupindex["secret"]
 
 
 _SEP = r"[ -]"
@@ -134,34 +123,7 @@ SHAPES: tuple[Shape, ...] = (
 ACCEPT: dict[str, Callable[[str], bool]] = {"card": is_card, "phone": is_phone}
 
 
-def policy_data() -> dict[str, Any]:
-    """What ACT-003 reads as `data.personal_data` (generated into policies/data/personal_data.yaml)."""
-    return {
-        "shapes": [
-            {"kind": s.kind, "what": s.what, "pattern": s.pattern, "group": s.group, "accept": s.accept}
-            for s in SHAPES
-        ],
-        "card_prefixes": list(CARD_PREFIXES),
-        "card_ranges": [list(r) for r in CARD_RANGES],
-        "card_digits": list(CARD_DIGITS),
-        "phone_digits": list(PHONE_DIGITS),
-    }
+WHAT: dict[str, str] = {shape.kind: shape.what for shape in SHAPES}  # how a message names each kind
 
 
-def render_policy_data() -> str:
-    """policies/data/personal_data.yaml, byte for byte (YAML read as JSON: every string in double quotes)."""
-    data = policy_data()
-    return render_data_file(
-        "personal_data",
-        "policies/data/personal_data.yaml",
-        "Mounted as data.personal_data; read by ACT-003 (policies/action/action.rego). The redactor reads the same.",
-        (f"  - {json.dumps(shape)}" for shape in data["shapes"]),
-        data,
-    )
-
-
-if __name__ == "__main__":  # pragma: no cover
-    print(render_policy_data(), end="")
-
-
-__all__ = ["ACCEPT", "CARD_PREFIXES", "SHAPES", "Shape", "is_card", "is_phone", "luhn", "policy_data"]
+__all__ = ["ACCEPT", "CARD_PREFIXES", "SHAPES", "WHAT", "Shape", "is_card", "is_phone", "luhn"]

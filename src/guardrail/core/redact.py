@@ -53,18 +53,13 @@ class _Rule:
     kind: str
     regex: re.Pattern[str]
     accept: Callable[[str], bool] | None = None  # a check on the matched number (Luhn, digit count)
-    guard: Callable[[str], bool] | None = None  # a cheap test that the text can hold a match at all
+    needs: str | None = None  # what a text must hold to match at all: "@", "digit", "marker" (checked once per text)
 
 
-def _has_digits(text: str) -> bool:
-    return any(c.isdigit() for c in text)
+_has_digits = re.compile(r"\d").search
 
 
-def _has_at(text: str) -> bool:
-    return "@" in text
-
-
-_CREDENTIALS = tuple(_Rule("credential", shape.regex) for shape in secrets.CREDENTIAL_SHAPES)
+_CREDENTIALS = tuple(_Rule("credential", shape.regex, needs="marker") for shape in secrets.CREDENTIAL_SHAPES)
 
 
 def _may_hold_credential(text: str) -> bool:
@@ -74,9 +69,16 @@ def _may_hold_credential(text: str) -> bool:
 
 
 _PERSONAL = tuple(
-    _Rule(s.kind, s.regex, ACCEPT.get(s.accept or ""), _has_at if s.kind == "email" else _has_digits)
+    _Rule(s.kind, s.regex, ACCEPT.get(s.accept or ""), "@" if s.kind == "email" else "digit")
     for s in personal_data.SHAPES
 )
+
+
+_HOLDS: dict[str, Callable[[str], bool]] = {
+    "marker": _may_hold_credential,
+    "@": lambda s: "@" in s,
+    "digit": lambda s: _has_digits(s) is not None,
+}
 
 
 def _mark(kind: str) -> str:
@@ -95,8 +97,9 @@ class Redactor:
 
     def __init__(self, rules: Iterable[_Rule] = (), fields: Mapping[str, str] | None = None) -> None:
         self._rules = tuple(rules)
+        self._needs = tuple({rule.needs: None for rule in self._rules if rule.needs is not None})
         self._fields = {_norm(k): v for k, v in (fields or {}).items()}  # field name -> kind
-        self._memo: dict[str, str] = {}
+        self._memo: dict[str, tuple[tuple[int, int, str], ...]] = {}
 
     @classmethod
     def default(cls) -> Redactor:
@@ -120,23 +123,24 @@ class Redactor:
     # --- text -----------------------------------------------------------------------------------------------
 
     def text(self, s: str) -> str:
-        """`s` with every match of every rule marked. Each rule looks at `s` as it is (as the action policy's
-        ACT-003 does), and where two rules' matches overlap the earlier rule's wins."""
-        if not s:
-            return s
+        """`s` with every match of every rule marked. Each rule looks at `s` as it is, and where two rules'
+        matches overlap the earlier rule's wins."""
+        return _marked(s, self.spans(s)) if s else s
+
+    def spans(self, s: str) -> tuple[tuple[int, int, str], ...]:
+        """Where the rules find sensitive data in `s`: (start, end, kind), the earlier rule winning an overlap."""
         done = self._memo.get(s)
         if done is not None:
             return done
-        screen = _may_hold_credential(s)
+        held = {need: _HOLDS[need](s) for need in self._needs}
         kept: list[tuple[int, int, str]] = []
         for rule in self._rules:
-            if (rule.kind == "credential" and not screen) or (rule.guard is not None and not rule.guard(s)):
+            if rule.needs is not None and not held[rule.needs]:
                 continue
             kept += [span for span in _spans(rule, s) if not any(span[0] < b and a < span[1] for a, b, _ in kept)]
-        out = _marked(s, kept)
         if len(self._memo) >= self.MEMO:
             self._memo.clear()  # bounded; a run's working set refills it at once
-        self._memo[s] = out
+        self._memo[s] = out = tuple(kept)
         return out
 
     # --- JSON-like values -----------------------------------------------------------------------------------
@@ -175,7 +179,7 @@ class Redactor:
 
     def _string(self, s: str, found: dict[str, str]) -> str:
         head = s.lstrip()[:1]
-        if head in ("{", "[") and (self._fields or _may_hold_credential(s) or "@" in s or _has_digits(s)):
+        if head in ("{", "[") and (self._fields or _may_hold_credential(s) or "@" in s or _has_digits(s) is not None):
             try:
                 decoded = json.loads(s)
             except ValueError:
@@ -185,6 +189,32 @@ class Redactor:
                     redacted = self._walk(decoded, found)
                     return s if redacted == decoded else json.dumps(redacted, ensure_ascii=False)
         return self.text(s)
+
+
+_PERSONAL_ONLY = Redactor(_PERSONAL)
+
+
+def personal_data_in(value: Any) -> list[list[str]]:
+    """[argument path, what] for each kind of personal data in the strings of `value` (a tool call's arguments),
+    sorted: what the action policy's ACT-003 reads as a call's `personal_data`. The path joins keys and list
+    indices with dots ("body.lines.0"). The same search as the redactor's, so what the policy refuses to send is
+    exactly what every record redacts."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(value, str):
+        found.update(("", personal_data.WHAT[kind]) for _, _, kind in _PERSONAL_ONLY.spans(value))
+    else:
+        _personal(value, (), found)
+    return [list(item) for item in sorted(found)]
+
+
+def _personal(value: Any, path: tuple[str, ...], found: set[tuple[str, str]]) -> None:
+    items = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list | tuple) else ()
+    for key, item in items:
+        if isinstance(item, str):
+            for _, _, kind in _PERSONAL_ONLY.spans(item):
+                found.add((".".join((*path, str(key))), personal_data.WHAT[kind]))
+        elif isinstance(item, Mapping | list | tuple):
+            _personal(item, (*path, str(key)), found)
 
 
 def _collect(value: Any, kind: str, found: dict[str, str]) -> None:
@@ -217,7 +247,7 @@ def _spans(rule: _Rule, text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def _marked(text: str, spans: list[tuple[int, int, str]]) -> str:
+def _marked(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
     if not spans:
         return text
     out: list[str] = []
@@ -240,4 +270,4 @@ def _recurring(v: Any, mark: Callable[[re.Match[str]], str], known: re.Pattern[s
     return v
 
 
-__all__ = ["MARK", "Redactor", "SensitiveClass"]
+__all__ = ["MARK", "Redactor", "SensitiveClass", "personal_data_in"]
