@@ -161,6 +161,16 @@ def test_directories_are_walked_in_order_and_hidden_or_foreign_files_skipped(tmp
         (['{"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "soon"}]}]}]}'], ":1:", "nanoseconds"),
         (['{"resourceSpans": {"a": 1}}'], ":1:", "resourceSpans: expected a list"),
         (['{"schema": "guardrail.decision/v1", "decision": "maybe"}'], ":1:", "not a decision record"),
+        (
+            ['{"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "1", "spanId": {"a": 1}}]}]}]}'],
+            ":1:",
+            "scopeSpans[0].spans[0].spanId: expected a string, found dict",
+        ),
+        (
+            ['{"hook_event_name": "PreToolUse", "tool_name": "Bash", "timestamp": 1, "session_id": [1]}'],
+            ":1:",
+            "session_id: expected a string, found list",
+        ),
     ],
 )
 def test_bad_records_name_the_file_and_line(tmp_path: Path, lines: list[str], where: str, message: str) -> None:
@@ -170,6 +180,16 @@ def test_bad_records_name_the_file_and_line(tmp_path: Path, lines: list[str], wh
         list(observations(path))
     assert f"{path}{where}" in str(caught.value)
     assert message in str(caught.value)
+
+
+def test_an_integer_that_is_not_one_leaves_its_attribute_unread(tmp_path: Path) -> None:
+    """`{"intValue": "seven"}` ended in a ValueError traceback; like any malformed attribute, it is not read."""
+    record = otlp(tool_span("s1", 1, "crm.lookup_order", {"order_id": "1"}))
+    record["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"].append(
+        {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "seven"}}
+    )
+    (found,) = list(observations(write_jsonl(tmp_path / "t.jsonl", record)))
+    assert (found.tool, found.input_tokens) == ("crm.lookup_order", None)
 
 
 def test_a_corrupt_gzip_file_is_bad_input(tmp_path: Path) -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from tests.support.cli import run_cli
 from tests.support.traces import T0, agent_span, approval_span, otlp, tool_span, write_jsonl
 
-from guardrail.adapters.traces import Observation, observations
+from guardrail.adapters.traces import Observation, observations, trace_files
 from guardrail.app.audit_stream import TraceAssembler, Window
+from guardrail.core.audit import TraceEvent
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def events(path: Path, **kwargs: object) -> list:  # type: ignore[type-arg]
@@ -115,3 +122,34 @@ def test_memory_is_bounded_and_a_late_record_continues_its_trace() -> None:
     out += assembler.finish()
     assert len(out) == 1001
     assert [h["args"]["n"] for h in out[-1].history.calls] == [0, 1, 2, 3, 4]
+
+
+def test_every_event_is_the_record_validation_would_build() -> None:
+    """Events are built without validation (adapters/traces* type their values): each one, from every format of
+    the demo, equals the validated record of its own fields."""
+    found = [j.event for path in trace_files([REPO / "examples" / "traces"]) for j in events(path)]
+    assert {e.source for e in found} >= {"otlp", "openinference", "claude-code", "decision-log"}
+    for event in found:
+        assert TraceEvent.model_validate(event.model_dump()) == event
+        assert TraceEvent(**event.__dict__).model_dump_json() == event.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("trace_id", "code", "shown"),
+    [([1], 2, "spans[0].traceId: expected a string, found list"), (5, 1, '"trace_id": "5"')],
+)
+def test_an_id_that_is_not_text_is_bad_input_or_its_digits(
+    tmp_path: Path, trace_id: object, code: int, shown: str
+) -> None:
+    """A span whose traceId is not a string ended in a pydantic traceback where its event was built."""
+    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    shutil.copy(REPO / "examples" / "roster.yaml", tmp_path / "roster.yaml")
+    record = otlp(tool_span("s1", 1, "web.fetch", {"url": "u"}), agent_span("support-triage"))
+    record["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"] = trace_id
+    write_jsonl(tmp_path / "t.jsonl", record)
+    result = run_cli("audit", "t.jsonl", "--roster", "roster.yaml", "--no-track", "-f", "json", cwd=tmp_path)
+    assert result.code == code, result.text
+    assert "Traceback" not in result.text
+    assert shown in (result.err if code == 2 else json.dumps(json.loads(result.out)))
+    if code == 2:
+        assert "t.jsonl:1" in result.err

@@ -21,10 +21,9 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from guardrail.adapters import files
 from guardrail.adapters.loading import parse_json
@@ -35,11 +34,12 @@ MAX_DOCUMENT_BYTES = 256 * 2**20  # a file that is one JSON document is parsed w
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):
     """What one record says, before the trace around it is known (agent by ancestry, approvals, history).
 
-    `kind` None is a span that only gives context: an agent span, an approval span, a chain step.
+    `kind` None is a span that only gives context: an agent span, an approval span, a chain step. The readers
+    hand over well-typed values (ids and names are str), so the event built from it needs no validation. A named
+    tuple: immutable and built in a quarter of a frozen dataclass's time (one per record of a million-span audit).
     """
 
     kind: str | None

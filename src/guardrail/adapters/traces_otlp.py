@@ -66,9 +66,12 @@ def attributes(items: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items:
         try:
-            out[item["key"]] = any_value(item.get("value"))
-        except (TypeError, KeyError, AttributeError):
-            continue  # not a {"key", "value"} pair: nothing to read
+            value = item.get("value")
+            # a string value, the common case, read here: any_value's call costs more than the rest of the loop
+            inner = value.get("stringValue") if type(value) is dict else None
+            out[item["key"]] = inner if inner is not None else any_value(value)
+        except (TypeError, KeyError, AttributeError, ValueError):
+            continue  # not a {"key", "value"} pair, or an intValue that is no integer: nothing to read
     return out
 
 
@@ -78,6 +81,16 @@ def first(attrs: dict[str, Any], names: tuple[str, ...]) -> Any:
         if value is not None and value != "":
             return value
     return None
+
+
+def text(value: Any, where: str, path: str, line: int, key: str = "") -> str | None:
+    """An id or a name as recorded, as text: an integer becomes its digits; a list, an object or a boolean is bad
+    input, named here (field `where` + `key`) rather than failing later where the event is built."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise ConfigError(f"expected a string, found {type(value).__name__}", path=path, line=line, field=where + key)
 
 
 def as_int(value: Any) -> int | None:
@@ -127,11 +140,11 @@ def _list(container: dict[str, Any], key: str, where: str, path: str, line: int)
     return value
 
 
-def _approvals(attrs: dict[str, Any], events: list[Any]) -> tuple[tuple[str, str], ...]:
+def _approvals(attrs: dict[str, Any], events: Any) -> tuple[tuple[str, str], ...]:
     found: list[tuple[str, str]] = []
     if attrs.get(APPROVAL_TOOL):
         found.append((str(attrs[APPROVAL_TOOL]), str(attrs.get(APPROVAL_APPROVER) or "unknown")))
-    for event in events:
+    for event in events if isinstance(events, list) else ():
         if isinstance(event, dict) and event.get("attributes"):
             event_attrs = attributes(event["attributes"])
             if event_attrs.get(APPROVAL_TOOL):
@@ -185,31 +198,28 @@ def _span(span: dict[str, Any], resource_agent: Any, where: str, path: str, line
     status = span.get("status") or {}
     error = (isinstance(status, dict) and status.get("code") in _ERROR_CODES) or attrs.get("error.type") is not None
     agent = first(attrs, AGENT_NAME) or resource_agent
-    common: dict[str, Any] = {
-        "kind": kind,
-        "source": source,
-        "time": time,
-        "file": path,
-        "line": line,
-        "trace_id": span.get("traceId") or None,
-        "span_id": span.get("spanId") or None,
-        "parent_id": span.get("parentSpanId") or None,
-        "agent": str(agent) if agent is not None else None,
-        "session_id": first(attrs, SESSION),
-        "approvals": _approvals(attrs, span.get("events") or []),
-        "error": bool(error),
-    }
+    events = span.get("events")
+    trace_id = text(span.get("traceId") or None, where, path, line, ".traceId")
+    span_id = text(span.get("spanId") or None, where, path, line, ".spanId")
+    parent_id = text(span.get("parentSpanId") or None, where, path, line, ".parentSpanId")
+    agent = str(agent) if agent is not None else None
+    session_id = text(first(attrs, SESSION), where, path, line, ".attributes")
+    approvals = _approvals(attrs, events) if events or APPROVAL_TOOL in attrs else ()
     if kind == "tool_call":
         tool = first(attrs, TOOL_NAME) or (name.removeprefix("execute_tool").strip() or None)
         if tool is None:
             raise ConfigError("a tool span names no tool (gen_ai.tool.name)", path=path, line=line, field=where)
+        call_id = text(attrs.get("gen_ai.tool.call.id"), where, path, line, ".attributes")
         return Observation(
-            **common,
+            kind, source, time, path, line, trace_id, span_id, parent_id, agent,
             tool=str(tool),
             args=json_object(first(attrs, TOOL_ARGUMENTS)),
-            call_id=attrs.get("gen_ai.tool.call.id"),
+            session_id=session_id,
+            approvals=approvals,
+            error=bool(error),
+            call_id=call_id,
             result=first(attrs, TOOL_RESULT),
-        )
+        )  # fmt: skip
     if kind == "model_call":
         cost = as_float(attrs.get(COST_TOTAL))
         if cost is None and any(attrs.get(p) is not None for p in COST_PARTS):
@@ -217,15 +227,21 @@ def _span(span: dict[str, Any], resource_agent: Any, where: str, path: str, line
         model = first(attrs, MODEL)
         provider = first(attrs, PROVIDER)
         return Observation(
-            **common,
+            kind, source, time, path, line, trace_id, span_id, parent_id, agent,
             model=str(model) if model is not None else None,
             provider=str(provider) if provider is not None else None,
             input_tokens=as_int(first(attrs, INPUT_TOKENS)),
             output_tokens=as_int(first(attrs, OUTPUT_TOKENS)),
             cost_usd=cost,
+            session_id=session_id,
+            approvals=approvals,
+            error=bool(error),
             messages=first(attrs, INPUT_MESSAGES),
-        )
-    return Observation(**common)
+        )  # fmt: skip
+    return Observation(
+        kind, source, time, path, line, trace_id, span_id, parent_id, agent,
+        session_id=session_id, approvals=approvals, error=bool(error),
+    )  # fmt: skip
 
 
-__all__ = ["any_value", "as_float", "as_int", "attributes", "first", "json_object", "nanos", "spans"]
+__all__ = ["any_value", "as_float", "as_int", "attributes", "first", "json_object", "nanos", "spans", "text"]

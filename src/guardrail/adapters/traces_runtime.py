@@ -21,7 +21,16 @@ from pydantic import ValidationError
 from guardrail.adapters.decision_log import RECORD_HINT
 from guardrail.adapters.loading import schema_error
 from guardrail.adapters.traces import Observation
-from guardrail.adapters.traces_otlp import AGENT_NAME, as_float, as_int, attributes, first, json_object, nanos
+from guardrail.adapters.traces_otlp import (
+    AGENT_NAME,
+    as_float,
+    as_int,
+    attributes,
+    first,
+    json_object,
+    nanos,
+    text,
+)
 from guardrail.core.decisions import DecisionRecord
 from guardrail.errors import ConfigError
 
@@ -79,16 +88,17 @@ def _claude_event(
         time = nanos(item["timeUnixNano"], f"{where}.timeUnixNano", path, line)
     else:
         raise ConfigError("a log event needs event.timestamp or timeUnixNano", path=path, line=line, field=where)
-    session = attrs.get("session.id")
-    call_id = attrs.get("tool_use_id")
+    at = f"{where}.attributes"
+    session = text(attrs.get("session.id"), at, path, line)
+    call_id = text(attrs.get("tool_use_id"), at, path, line)
     agent = first(attrs, CLAUDE_AGENT)
     common: dict[str, Any] = {
         "source": "claude-code",
         "time": time,
         "file": path,
         "line": line,
-        "trace_id": item.get("traceId") or session,
-        "span_id": item.get("spanId") or call_id or attrs.get("prompt.id"),
+        "trace_id": text(item.get("traceId") or session, where, path, line, ".traceId"),
+        "span_id": text(item.get("spanId") or call_id or attrs.get("prompt.id"), where, path, line, ".spanId"),
         "agent": str(agent) if agent is not None else None,
         "session_id": session,
         "call_id": call_id,
@@ -96,7 +106,7 @@ def _claude_event(
     if name in ("api_request", "api_error"):
         return Observation(
             kind="model_call",
-            model=attrs.get("model"),
+            model=text(attrs.get("model"), at, path, line),
             provider="anthropic",
             input_tokens=as_int(attrs.get("input_tokens")),
             output_tokens=as_int(attrs.get("output_tokens")),
@@ -141,19 +151,21 @@ def hook_payload(record: dict[str, Any], path: str, line: int) -> Observation | 
             hint="add `timestamp` (RFC 3339) to each payload when logging it, or audit guardrail's decision log",
         )
     tool_input = record.get("tool_input")
+    session = text(record.get("session_id"), "", path, line, "session_id")
+    call_id = text(record.get("tool_use_id"), "", path, line, "tool_use_id")
     return Observation(
         kind="tool_call",
         source="claude-code-hook",
         time=iso_time(stamp, "timestamp", path, line),
         file=path,
         line=line,
-        trace_id=record.get("session_id"),
-        span_id=record.get("tool_use_id"),
-        agent=record.get("agent_type") or None,
+        trace_id=session,
+        span_id=call_id,
+        agent=text(record.get("agent_type") or None, "", path, line, "agent_type"),
         tool=str(record.get("tool_name")),
         args=tool_input if isinstance(tool_input, dict) else json_object(tool_input),
-        session_id=record.get("session_id"),
-        call_id=record.get("tool_use_id"),
+        session_id=session,
+        call_id=call_id,
         result=record.get("tool_response"),
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from guardrail.core.audit import (
@@ -43,6 +43,15 @@ def _order(event: TraceEvent) -> tuple[str, str, str]:
 
 def _order_of(ref: dict[str, Any]) -> tuple[str, str, str]:
     return tuple(ref["_order"])
+
+
+def _earlier(event: TraceEvent, ref: dict[str, Any]) -> bool:
+    """`_order(event) < _order_of(ref)`, without formatting a time that is plainly later: at one UTC offset the
+    ISO texts sort as the times do, so a strictly later time at the same offset is never earlier."""
+    time, known = event.time, ref["_time"]
+    if time > known and time.utcoffset() == known.utcoffset():
+        return False
+    return _order(event) < _order_of(ref)
 
 
 def _public(ref: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -89,19 +98,28 @@ class Tally:
         self.first_time: datetime | None = None
         self.last_time: datetime | None = None
         self.events = 0
+        self._day_keys: dict[date, str] = {}  # a day's key, formatted once
 
     def add(self, event: TraceEvent, violations: list[dict[str, Any]] | None) -> None:
         self.events += 1
-        self.first_time = event.time if self.first_time is None else min(self.first_time, event.time)
-        self.last_time = event.time if self.last_time is None else max(self.last_time, event.time)
+        time = event.time
+        if self.first_time is None or self.last_time is None:
+            self.first_time = self.last_time = time
+        elif time < self.first_time:  # as min() and max() pick: the earlier object on a tie
+            self.first_time = time
+        elif time > self.last_time:
+            self.last_time = time
         name = event.agent or UNNAMED_AGENT
         tally = self.agents.get(name)
         if tally is None:
             tally = self.agents[name] = _Agent()
-        if tally.first is None or _order(event) < _order_of(tally.first):
+        if tally.first is None or _earlier(event, tally.first):
             tally.first = self._remember(event)
         tally.errors += event.error
-        key = f"{event.time:%Y-%m-%d}"
+        date = time.date()
+        key = self._day_keys.get(date)
+        if key is None:
+            key = self._day_keys[date] = f"{time:%Y-%m-%d}"
         day = tally.days.get(key)
         if day is None:
             day = tally.days[key] = _Day()
@@ -115,23 +133,24 @@ class Tally:
                 tally.tools[event.tool] += 1
             if violations is not None:
                 tally.judged += 1
-                tally.violating += bool(violations)
-                day.violating += bool(violations)
-                tally.rules.update({str(v.get("rule")) for v in violations})
+                if violations:
+                    tally.violating += 1
+                    day.violating += 1
+                    tally.rules.update({str(v.get("rule")) for v in violations})
         else:
             tally.model_calls += 1
             self._model(tally, event)
         self._spend(name, day, event)
 
     def _remember(self, event: TraceEvent) -> dict[str, Any]:
-        ref = {**_ref(event), "_order": _order(event)}
+        ref = {**_ref(event), "_order": _order(event), "_time": event.time}
         self.where.setdefault(f"{event.trace_id}/{event.span_id}", Location(path=event.file, line=event.line or None))
         return ref
 
     def _model(self, tally: _Agent, event: TraceEvent) -> None:
         key = (event.provider, event.model)
         seen = tally.models.get(key)
-        if seen is not None and _order(event) < _order_of(seen["first"]):
+        if seen is not None and _earlier(event, seen["first"]):
             seen["first"] = self._remember(event)
         if seen is None:
             seen = tally.models[key] = {

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from guardrail.adapters.traces import Observation
-from guardrail.core.audit import TraceEvent
+from guardrail.core.audit import TraceEvent, trusted_event
 
 HISTORY_MAX = 64  # earlier calls handed to the action policy per (trace, agent): ACT-005 looks back this far
 LOG_MAX = 2 * HISTORY_MAX  # a log at this length is continued in a new one holding its last HISTORY_MAX calls
@@ -61,13 +61,14 @@ class Judgeable(NamedTuple):
     history: History
 
 
-@dataclass
+@dataclass(slots=True)
 class TraceState:
-    span_agents: dict[str, str | None] = field(default_factory=dict)
-    span_parents: dict[str, str | None] = field(default_factory=dict)
+    """What a trace leaves for its records that arrive later (kept for REMEMBERED_TRACES traces: few objects each)."""
+
+    spans: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # span -> (its agent, parent)
     approvals: list[tuple[datetime, str | None, str, str]] = field(default_factory=list)  # time, span, tool, who
     history: dict[str | None, list[dict[str, Any]]] = field(default_factory=dict)  # per agent: its current log
-    call_ids: set[str] = field(default_factory=set)
+    call_ids: set[str] | None = None
 
 
 @dataclass
@@ -97,7 +98,7 @@ class TraceAssembler:
         self.idle, self.max_buffered = idle, max_buffered
         self.outside_window = 0
         self.by_source: dict[str, int] = {}
-        self._buffer: OrderedDict[str, list[tuple[int, Observation]]] = OrderedDict()
+        self._buffer: OrderedDict[str, list[Observation]] = OrderedDict()
         self._last_seen: dict[str, int] = {}
         self._buffered = 0
         self._seq = 0
@@ -105,20 +106,21 @@ class TraceAssembler:
 
     def feed(self, observation: Observation) -> Iterator[Judgeable]:
         self._seq += 1
-        self.by_source[observation.source] = self.by_source.get(observation.source, 0) + 1
+        seq, source, buffer = self._seq, observation.source, self._buffer
+        self.by_source[source] = self.by_source.get(source, 0) + 1
         key = trace_key(observation)
-        items = self._buffer.get(key)
+        items = buffer.get(key)
         if items is None:
-            items = self._buffer[key] = []
+            buffer[key] = [observation]
         else:
-            self._buffer.move_to_end(key)
-        items.append((self._seq, observation))
-        self._last_seen[key] = self._seq
+            buffer.move_to_end(key)
+            items.append(observation)
+        self._last_seen[key] = seq
         self._buffered += 1
-        while self._buffer:
-            oldest = next(iter(self._buffer))
-            if self._buffered <= self.max_buffered and self._seq - self._last_seen[oldest] < self.idle:
-                break
+        while buffer:
+            oldest = next(iter(buffer))
+            if self._buffered <= self.max_buffered and seq - self._last_seen[oldest] < self.idle:
+                return
             yield from self._assemble(oldest)
 
     def finish(self) -> Iterator[Judgeable]:
@@ -130,7 +132,7 @@ class TraceAssembler:
         del self._last_seen[key]
         self._buffered -= len(items)
         state = self._done.pop(key, None) or TraceState()
-        yield from assemble_trace([o for _, o in items], state, self)
+        yield from assemble_trace(items, state, self)
         for agent, log in state.history.items():  # remembered: the last HISTORY_MAX calls, no more
             if len(log) > HISTORY_MAX:
                 state.history[agent] = log[-HISTORY_MAX:]
@@ -143,61 +145,80 @@ def trace_key(observation: Observation) -> str:
     return observation.trace_id or observation.session_id or f"{observation.file}:{observation.line}"
 
 
+def _time(o: Observation) -> datetime:
+    return o.time
+
+
 def assemble_trace(
     observations: Iterable[Observation], state: TraceState, owner: TraceAssembler
 ) -> Iterator[Judgeable]:
     """Events of one trace (or the next part of one), in time order."""
-    ordered = sorted(observations, key=lambda o: o.time)  # stable: file order breaks ties
+    ordered = sorted(observations, key=_time)  # stable: file order breaks ties
+    spans, aliases = state.spans, owner.aliases
+    results: dict[str, Any] = {}
     for o in ordered:
-        if o.span_id is not None:
-            if o.agent is not None or o.span_id not in state.span_agents:
-                state.span_agents[o.span_id] = o.agent
-            state.span_parents.setdefault(o.span_id, o.parent_id)
+        span_id = o.span_id
+        if span_id is not None:
+            seen = spans.get(span_id)
+            if seen is None:
+                spans[span_id] = (o.agent, o.parent_id)
+            elif o.agent is not None:
+                spans[span_id] = (o.agent, seen[1])
         for approved_tool, who in o.approvals:
-            state.approvals.append((o.time, o.span_id, owner.aliases.get(approved_tool, approved_tool), who))
-    results = {o.call_id: o.result for o in ordered if o.call_id is not None and o.result is not None}
+            state.approvals.append((o.time, span_id, aliases.get(approved_tool, approved_tool), who))
+        if o.call_id is not None and o.result is not None:
+            results[o.call_id] = o.result
+    window, default_agent = owner.window, owner.default_agent
     for o in ordered:
         if o.kind is None:
             continue
         if o.call_id is not None:
-            if o.call_id in state.call_ids:
+            if state.call_ids is None:
+                state.call_ids = set()
+            elif o.call_id in state.call_ids:
                 continue  # a second record of one call (a hook's Pre and Post, say)
             state.call_ids.add(o.call_id)
-        if not owner.window.holds(o.time):
+        if not window.holds(o.time):
             owner.outside_window += 1
             continue
-        agent = _agent(o, state) or owner.default_agent
-        tool = o.catalog_tool or (owner.aliases.get(o.tool, o.tool) if o.tool is not None else None)
+        agent = o.agent
+        if agent is None:
+            agent = _agent(o.parent_id, spans)
+        agent = agent or default_agent
+        tool = o.catalog_tool or (aliases.get(o.tool, o.tool) if o.tool is not None else None)
         approvals: tuple[str, ...] = ()
         approvers: tuple[str, ...] = ()
         if state.approvals:
-            approved = [(t, who) for time, span, t, who in state.approvals if time <= o.time or span == o.span_id]
+            time, span_id = o.time, o.span_id
+            approved = [(t, who) for at, span, t, who in state.approvals if at <= time or span == span_id]
             if approved:
                 approvals, approvers = tuple(sorted({t for t, _ in approved})), tuple(sorted({w for _, w in approved}))
-        event = TraceEvent(
-            kind=o.kind,
-            source=o.source,
-            time=o.time,
-            agent=agent,
-            model=o.model,
-            provider=o.provider,
-            tool=tool,
-            runtime_tool=o.tool if o.tool != tool else None,
-            args=o.args,
-            input_tokens=o.input_tokens,
-            output_tokens=o.output_tokens,
-            cost_usd=o.cost_usd,
-            trace_id=o.trace_id,
-            span_id=o.span_id,
-            session_id=o.session_id,
-            approvals=approvals,
-            approvers=approvers,
-            executed=o.executed,
-            error=o.error,
-            file=o.file,
-            line=o.line,
-            result=o.result if o.result is not None else results.get(o.call_id) if o.call_id else None,
-            messages=o.messages,
+        event = trusted_event(
+            {
+                "kind": o.kind,
+                "source": o.source,
+                "time": o.time,
+                "agent": agent,
+                "model": o.model,
+                "provider": o.provider,
+                "tool": tool,
+                "runtime_tool": o.tool if o.tool != tool else None,
+                "args": o.args,
+                "input_tokens": o.input_tokens,
+                "output_tokens": o.output_tokens,
+                "cost_usd": o.cost_usd,
+                "trace_id": o.trace_id,
+                "span_id": o.span_id,
+                "session_id": o.session_id,
+                "approvals": approvals,
+                "approvers": approvers,
+                "executed": o.executed,
+                "error": o.error,
+                "file": o.file,
+                "line": o.line,
+                "result": o.result if o.result is not None else results.get(o.call_id) if o.call_id else None,
+                "messages": o.messages,
+            }
         )
         log = state.history.get(agent)
         if log is None:
@@ -211,17 +232,22 @@ def assemble_trace(
             log.append({"name": tool, "args": o.args, "allowed": True})
 
 
-def _agent(o: Observation, state: TraceState) -> str | None:
-    if o.agent is not None:
-        return o.agent
-    seen: set[str] = set()
-    parent = o.parent_id
-    while parent is not None and parent not in seen:
-        seen.add(parent)
-        agent = state.span_agents.get(parent)
+def _agent(parent: str | None, spans: dict[str, tuple[str | None, str | None]]) -> str | None:
+    """The agent of the nearest ancestor span that names one."""
+    seen: set[str] | None = None
+    while parent is not None:
+        found = spans.get(parent)
+        if found is None:
+            return None
+        agent, grand = found
         if agent is not None:
             return agent
-        parent = state.span_parents.get(parent)
+        if seen is None:
+            seen = set()
+        if parent in seen:
+            return None  # a cycle of parents
+        seen.add(parent)
+        parent = grand
     return None
 
 

@@ -84,6 +84,24 @@ class TraceEvent(BaseModel):
     messages: Any = None  # a model call's recorded input messages (likewise)
 
 
+_EVENT_FIELDS = set(TraceEvent.model_fields)  # shared by every trusted event: a frozen model never changes it
+
+
+def trusted_event(fields: dict[str, Any]) -> TraceEvent:
+    """A TraceEvent from every field's value, already of the field's type, without validation: what
+    `model_construct` does, at a tenth of its cost (validating cost 2.3 us per event, a tenth of an audit's budget).
+
+    Only for values the trace readers typed themselves (adapters/traces*: ids and names are str, tokens int, ...);
+    the dict becomes the event's own. A test holds it equal to the validated event."""
+    event = TraceEvent.__new__(TraceEvent)
+    _set = object.__setattr__
+    _set(event, "__dict__", fields)
+    _set(event, "__pydantic_fields_set__", _EVENT_FIELDS)
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
+
+
 class AuditFinding(Finding):
     """A finding with the trace an auditor opens to see it."""
 
@@ -203,4 +221,5 @@ __all__ = [
     "Scorecard",
     "TraceEvent",
     "litellm_id",
+    "trusted_event",
 ]
