@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 from datetime import timedelta
@@ -12,7 +13,8 @@ from tests.support.cli import run_cli
 from tests.support.traces import T0, agent_span, approval_span, otlp, tool_span, write_jsonl
 
 from guardrail.adapters.traces import Observation, observations, trace_files
-from guardrail.app.audit_stream import TraceAssembler, Window
+from guardrail.app.audit_score import Tally
+from guardrail.app.audit_stream import STREAM_COLLECTIONS, TraceAssembler, Window, collecting_rarely
 from guardrail.core.audit import TraceEvent
 
 REPO = Path(__file__).resolve().parents[2]
@@ -134,6 +136,28 @@ def test_every_event_is_the_record_validation_would_build() -> None:
         assert TraceEvent(**event.__dict__).model_dump_json() == event.model_dump_json()
 
 
+def project(root: Path) -> Path:
+    shutil.copytree(REPO / "policies", root / "policies")
+    shutil.copy(REPO / "examples" / "roster.yaml", root / "roster.yaml")
+    return root
+
+
+def test_an_audit_streams_with_rare_collections_and_leaves_the_collector_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[int, int, int]] = []
+    add = Tally.add
+    monkeypatch.setattr(Tally, "add", lambda self, *args: seen.append(gc.get_threshold()) or add(self, *args))
+    before = gc.get_threshold()
+    write_jsonl(project(tmp_path) / "t.jsonl", otlp(tool_span("s1", 1, "crm.lookup_order", {}), agent_span("refunds")))
+    assert run_cli("audit", "t.jsonl", "--roster", "roster.yaml", "--no-track", cwd=tmp_path).code == 0
+    assert seen == [STREAM_COLLECTIONS]
+    assert gc.get_threshold() == before
+    with pytest.raises(KeyError), collecting_rarely():
+        raise KeyError("stop")
+    assert gc.get_threshold() == before
+
+
 @pytest.mark.parametrize(
     ("trace_id", "code", "shown"),
     [([1], 2, "spans[0].traceId: expected a string, found list"), (5, 1, '"trace_id": "5"')],
@@ -142,8 +166,7 @@ def test_an_id_that_is_not_text_is_bad_input_or_its_digits(
     tmp_path: Path, trace_id: object, code: int, shown: str
 ) -> None:
     """A span whose traceId is not a string ended in a pydantic traceback where its event was built."""
-    shutil.copytree(REPO / "policies", tmp_path / "policies")
-    shutil.copy(REPO / "examples" / "roster.yaml", tmp_path / "roster.yaml")
+    project(tmp_path)
     record = otlp(tool_span("s1", 1, "web.fetch", {"url": "u"}), agent_span("support-triage"))
     record["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"] = trace_id
     write_jsonl(tmp_path / "t.jsonl", record)

@@ -32,7 +32,7 @@ from guardrail.app.audit_policy import (
     judged,
 )
 from guardrail.app.audit_score import Tally
-from guardrail.app.audit_stream import Judgeable, TraceAssembler, Window
+from guardrail.app.audit_stream import Judgeable, TraceAssembler, Window, collecting_rarely
 
 if TYPE_CHECKING:
     from guardrail.app.audit_ray import RayCounters
@@ -182,10 +182,11 @@ def run_audit(options: AuditOptions) -> AuditReport:
             judge = BatchJudge(engine, contexts)
             stream = judge_stream(local_events(files, assembler), judge, roster_agents)
             counters = assembler
-        for event, violations in stream:
-            tally.add(event, violations)
-            for violation in violations or ():
-                sink.add(action_finding(event, violation, metas))
+        with collecting_rarely():
+            for event, violations in stream:
+                tally.add(event, violations)
+                for violation in violations or ():
+                    sink.add(action_finding(event, violation, metas))
         by_source = dict(counters.by_source)
         rule_findings = audit_rule_findings(engine, tally.rules_input(options.since, options.until), metas, tally.where)
     finally:
