@@ -126,11 +126,13 @@ def json_object(value: Any) -> dict[str, Any] | None:
     return {"_raw": value}
 
 
-def nanos(value: Any, where: str, path: str, line: int) -> datetime:
+def nanos(value: Any, where: str, path: str, line: int, key: str = "") -> datetime:
     try:
         return datetime.fromtimestamp(int(value) / 1e9, UTC)
     except (TypeError, ValueError, OverflowError, OSError):
-        raise ConfigError(f"not a time in Unix nanoseconds: {value!r}", path=path, line=line, field=where) from None
+        raise ConfigError(
+            f"not a time in Unix nanoseconds: {value!r}", path=path, line=line, field=where + key
+        ) from None
 
 
 def _list(container: dict[str, Any], key: str, where: str, path: str, line: int) -> list[Any]:
@@ -194,9 +196,9 @@ def _span(span: dict[str, Any], resource_agent: Any, where: str, path: str, line
     kind, source = _kind(attrs, name)
     if "startTimeUnixNano" not in span:
         raise ConfigError("a span needs startTimeUnixNano", path=path, line=line, field=where)
-    time = nanos(span["startTimeUnixNano"], f"{where}.startTimeUnixNano", path, line)
+    time = nanos(span["startTimeUnixNano"], where, path, line, ".startTimeUnixNano")
     status = span.get("status") or {}
-    error = (isinstance(status, dict) and status.get("code") in _ERROR_CODES) or attrs.get("error.type") is not None
+    error = bool(isinstance(status, dict) and status.get("code") in _ERROR_CODES) or attrs.get("error.type") is not None
     agent = first(attrs, AGENT_NAME) or resource_agent
     events = span.get("events")
     trace_id = text(span.get("traceId") or None, where, path, line, ".traceId")
@@ -216,7 +218,7 @@ def _span(span: dict[str, Any], resource_agent: Any, where: str, path: str, line
             args=json_object(first(attrs, TOOL_ARGUMENTS)),
             session_id=session_id,
             approvals=approvals,
-            error=bool(error),
+            error=error,
             call_id=call_id,
             result=first(attrs, TOOL_RESULT),
         )  # fmt: skip
@@ -235,12 +237,12 @@ def _span(span: dict[str, Any], resource_agent: Any, where: str, path: str, line
             cost_usd=cost,
             session_id=session_id,
             approvals=approvals,
-            error=bool(error),
+            error=error,
             messages=first(attrs, INPUT_MESSAGES),
         )  # fmt: skip
     return Observation(
         kind, source, time, path, line, trace_id, span_id, parent_id, agent,
-        session_id=session_id, approvals=approvals, error=bool(error),
+        session_id=session_id, approvals=approvals, error=error,
     )  # fmt: skip
 
 

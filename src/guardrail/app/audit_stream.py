@@ -114,8 +114,10 @@ class TraceAssembler:
         self._done: OrderedDict[str, TraceState] = OrderedDict()
 
     def feed(self, observation: Observation) -> Iterator[Judgeable]:
+        """Buffer one observation (at the call, not when the answer is iterated); the events of the traces this
+        completes. Not a generator: most calls complete none, and one generator per record cost a microsecond."""
         self._seq += 1
-        seq, source, buffer = self._seq, observation.source, self._buffer
+        source, buffer = observation.source, self._buffer
         self.by_source[source] = self.by_source.get(source, 0) + 1
         key = trace_key(observation)
         items = buffer.get(key)
@@ -124,11 +126,17 @@ class TraceAssembler:
         else:
             buffer.move_to_end(key)
             items.append(observation)
-        self._last_seen[key] = seq
+        self._last_seen[key] = self._seq
         self._buffered += 1
-        while buffer:
-            oldest = next(iter(buffer))
-            if self._buffered <= self.max_buffered and seq - self._last_seen[oldest] < self.idle:
+        return self._drain() if self._complete(next(iter(buffer))) else iter(())
+
+    def _complete(self, key: str) -> bool:
+        return self._buffered > self.max_buffered or self._seq - self._last_seen[key] >= self.idle
+
+    def _drain(self) -> Iterator[Judgeable]:
+        while self._buffer:
+            oldest = next(iter(self._buffer))
+            if not self._complete(oldest):
                 return
             yield from self._assemble(oldest)
 
@@ -187,6 +195,9 @@ def assemble_trace(
         if o.call_id is not None and o.result is not None:
             results[o.call_id] = o.result
     window, default_agent = owner.window, owner.default_agent
+    windowed = window.since is not None or window.until is not None
+    last_approved: list[tuple[str, str]] = []
+    last_sorted: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     for o in ordered:
         if o.kind is None:
             continue
@@ -196,7 +207,7 @@ def assemble_trace(
             elif o.call_id in state.call_ids:
                 continue  # a second record of one call (a hook's Pre and Post, say)
             state.call_ids.add(o.call_id)
-        if not window.holds(o.time):
+        if windowed and not window.holds(o.time):
             owner.outside_window += 1
             continue
         agent = o.agent
@@ -209,8 +220,9 @@ def assemble_trace(
         if state.approvals:
             time, span_id = o.time, o.span_id
             approved = [(t, who) for at, span, t, who in state.approvals if at <= time or span == span_id]
-            if approved:
-                approvals, approvers = tuple(sorted({t for t, _ in approved})), tuple(sorted({w for _, w in approved}))
+            if approved != last_approved:  # the trace's next calls mostly see the same approvals: sorted once
+                last_approved, last_sorted = approved, _sorted_approvals(approved)
+            approvals, approvers = last_sorted
         event = trusted_event(
             {
                 "kind": o.kind,
@@ -250,9 +262,20 @@ def assemble_trace(
             log.append({"name": tool, "args": o.args, "allowed": True})
 
 
+def _sorted_approvals(approved: list[tuple[str, str]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The approved tools and their approvers, each sorted and distinct."""
+    return tuple(sorted({t for t, _ in approved})), tuple(sorted({w for _, w in approved}))
+
+
 def _agent(parent: str | None, state: TraceState) -> str | None:
     """The agent of the nearest ancestor span that names one."""
-    seen: set[str] = set()
+    if parent is None:
+        return None
+    agent = state.span_agents.get(parent)  # the parent's own, most often: no walk
+    if agent is not None:
+        return agent
+    seen = {parent}
+    parent = state.span_parents.get(parent)
     while parent is not None and parent not in seen:
         seen.add(parent)
         agent = state.span_agents.get(parent)
