@@ -20,7 +20,7 @@ from tests.support.traces import (
 )
 
 from guardrail.adapters.traces import observations, record_format, trace_files
-from guardrail.adapters.traces_otlp import any_value
+from guardrail.adapters.traces_otlp import any_value, json_object
 from guardrail.errors import ConfigError
 
 
@@ -180,6 +180,24 @@ def test_bad_records_name_the_file_and_line(tmp_path: Path, lines: list[str], wh
         list(observations(path))
     assert f"{path}{where}" in str(caught.value)
     assert message in str(caught.value)
+
+
+def _as_json_loads_reads_it(text: str) -> object:
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return {"_raw": text}
+    return parsed if isinstance(parsed, dict) else {"_raw": text}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": 1}', ' {"a": 1}', '{"a": 1}\n', '{"a": 1}x', '{"a":1}{"b":2}', "\ufeff{}", "", "[1]", '{"a": NaN}',
+     '{"a": 1e999}', "[" * 100_000, '{"a": "\\ud800"}', '"{}"'],
+)  # fmt: skip
+def test_arguments_text_is_read_as_json_loads_reads_it(text: str) -> None:
+    """Compact arguments skip json.loads' whitespace scans; every other text is read exactly as before."""
+    assert repr(json_object(text)) == repr(_as_json_loads_reads_it(text))
 
 
 def test_an_integer_that_is_not_one_leaves_its_attribute_unread(tmp_path: Path) -> None:

@@ -119,11 +119,24 @@ def json_object(value: Any) -> dict[str, Any] | None:
         return value
     if isinstance(value, str):
         try:
-            parsed = json.loads(value)
+            parsed = _loads(value)
         except (ValueError, RecursionError):  # an attribute's text, not a file: kept raw when it is not JSON
             return {"_raw": value}
         return parsed if isinstance(parsed, dict) else {"_raw": value}
     return {"_raw": value}
+
+
+_DECODER = json.JSONDecoder()  # what json.loads uses
+
+
+def _loads(text: str) -> Any:
+    """`json.loads(text)`, a third of its cost on compact text (what exporters write): json.loads scans for
+    whitespace before and after the value with a regex each time. Anything else is json.loads' to decide."""
+    try:
+        value, end = _DECODER.raw_decode(text)
+    except ValueError:  # leading whitespace, a byte-order mark, or not JSON
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)  # trailing whitespace, or extra data
 
 
 def nanos(value: Any, where: str, path: str, line: int, key: str = "") -> datetime:
