@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from guardrail.adapters.traces import Observation
@@ -173,15 +174,11 @@ def trace_key(observation: Observation) -> str:
     return observation.trace_id or observation.session_id or f"{observation.file}:{observation.line}"
 
 
-def _time(o: Observation) -> datetime:
-    return o.time
-
-
 def assemble_trace(
     observations: Iterable[Observation], state: TraceState, owner: TraceAssembler
 ) -> Iterator[Judgeable]:
     """Events of one trace (or the next part of one), in time order."""
-    ordered = sorted(observations, key=_time)  # stable: file order breaks ties
+    ordered = sorted(observations, key=attrgetter("time"))  # stable: file order breaks ties
     span_agents, aliases = state.span_agents, owner.aliases
     results: dict[str, Any] = {}
     for o in ordered:
