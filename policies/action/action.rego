@@ -132,12 +132,12 @@ deny contains {"call": i, "rule": "ACT-002", "severity": "high", "msg": msg} if 
 # (to an external tool, not approved). Whoever asks finds it with the redactor's own search
 # (src/guardrail/core/personal_data.py states the shapes once), so the policy refuses to send exactly what every
 # record redacts; it arrives as the call's `personal_data`.
-found[i] := hits if {
+found[i] := {[arg, what] | some [arg, what] in call.personal_data} if {
 	some i, call in calls
+	call.personal_data[0] # some: a list that is empty, or none at all, is the next rule's or nobody's
+	is_array(call.personal_data)
 	[call.context, call.name] in external
 	not approved(call)
-	hits := {[arg, what] | some [arg, what] in object.get(call, "personal_data", [])}
-	count(hits) > 0
 }
 
 # A call whose arguments nobody searched cannot be judged: refused like one that holds personal data (fail closed).
