@@ -135,9 +135,10 @@ class Redactor:
         held = {need: _HOLDS[need](s) for need in self._needs}
         kept: list[tuple[int, int, str]] = []
         for rule in self._rules:
-            if rule.needs is not None and not held[rule.needs]:
+            if (rule.needs is not None and not held[rule.needs]) or (first := rule.regex.search(s)) is None:
                 continue
-            kept += [span for span in _spans(rule, s) if not any(span[0] < b and a < span[1] for a, b, _ in kept)]
+            spans = _spans(rule, s, first)
+            kept += [span for span in spans if not any(a < span[1] and span[0] < b for a, b, _ in kept)]
         if len(self._memo) >= self.MEMO:
             self._memo.clear()  # bounded; a run's working set refills it at once
         self._memo[s] = out = tuple(kept)
@@ -231,19 +232,19 @@ def _collect(value: Any, kind: str, found: dict[str, str]) -> None:
             found.setdefault(text, kind)
 
 
-def _spans(rule: _Rule, text: str) -> list[tuple[int, int, str]]:
-    """Where `rule` finds sensitive data in `text`: the secret part of each match (the `secret*` group that
-    matched, else all of it) that its check accepts. The search goes on from the end of that part, not of the
-    match: a shape's edges are consumed characters (the regex subset Rego shares has no look-around), so the comma
-    in "a@x.com,b@y.com" is the first match's end and the second's start."""
+def _spans(rule: _Rule, text: str, first: re.Match[str]) -> list[tuple[int, int, str]]:
+    """Where `rule` finds sensitive data in `text`, from its `first` match on: the secret part of each match (the
+    `secret*` group that matched, else all of it) that its check accepts. The search goes on from the end of that
+    part, not of the match: a shape's edges are consumed characters (no look-around), so the comma in
+    "a@x.com,b@y.com" is the first match's end and the second's start."""
     found: list[tuple[int, int, str]] = []
-    pos = 0
-    while (match := rule.regex.search(text, pos)) is not None:
+    match: re.Match[str] | None = first
+    while match is not None:
         groups = [g for g, v in match.groupdict().items() if g.startswith("secret") and v is not None]
         start, end = match.span(groups[0]) if groups else match.span()
         if end > start and (rule.accept is None or rule.accept(text[start:end])):
             found.append((start, end, rule.kind))
-        pos = max(end, match.start() + 1)
+        match = rule.regex.search(text, max(end, match.start() + 1))
     return found
 
 
