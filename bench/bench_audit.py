@@ -125,48 +125,24 @@ def generate(path: Path, spans: int, seed: int = 7, run_calls: tuple[int, int] =
 
 
 def measure_embedded(path: Path) -> dict[str, float]:
-    """In this process (pinned to one CPU by the caller): read, assemble, judge and tally every event."""
-    from guardrail.adapters.rego_meta import parse_metadata  # noqa: F401  (imports outside the timed region)
-    from guardrail.adapters.roster_file import load_roster
-    from guardrail.adapters.traces import observations
-    from guardrail.app.audit import catalog_aliases, judge_stream, list_price
-    from guardrail.app.audit_policy import BatchJudge, agent_contexts
-    from guardrail.app.audit_score import Tally
-    from guardrail.app.audit_stream import TraceAssembler
-    from guardrail.app.engine import load_policies, open_engine
+    """In this process (pinned to one CPU by the caller): the audit as `guardrail audit FILE --no-track` runs it
+    (app/audit.run_audit: load the roster and policies, read, assemble, judge and tally every event, the audit
+    rules), without writing the reports."""
+    from guardrail.app.audit import AuditOptions, run_audit
 
-    roster = load_roster(REPO / "examples" / "roster.yaml").roster
-    bundle = load_policies(REPO / "policies")
-    contexts = agent_contexts(roster)
-    engine = open_engine(bundle)
-    judge = BatchJudge(engine, contexts)
-    assembler = TraceAssembler(catalog_aliases(bundle))
-    tally = Tally(roster, list_price)
-
-    def items():  # type: ignore[no-untyped-def]
-        for observation in observations(path):
-            yield from assembler.feed(observation)
-        yield from assembler.finish()
-
+    options = AuditOptions(traces=[path], roster=REPO / "examples" / "roster.yaml", policies=REPO / "policies")
     started = time.perf_counter()
     cpu = time.process_time()
-    events = violating = 0
-    for event, violations in judge_stream(items(), judge, set(contexts)):
-        tally.add(event, violations)
-        events += event.kind == "tool_call"
-        violating += bool(violations)
+    report = run_audit(options)  # closes its policy worker, so the worker's CPU is in RUSAGE_CHILDREN below
     wall = time.perf_counter() - started
     own_cpu = time.process_time() - cpu
-    engine.close()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = resource.getrusage(resource.RUSAGE_SELF)
     return {
-        "events": events,
-        "violating": violating,
+        "events": report.scorecard.tool_calls,
+        "violating": sum(a.violating_calls for a in report.scorecard.agents),
         "wall_s": wall,
         "cpu_s": own_cpu + children.ru_utime + children.ru_stime,
-        "decided": judge.decided,
-        "queries": judge.queries,
         "peak_mb": (own.ru_maxrss + children.ru_maxrss) / 1024,
     }
 
@@ -264,7 +240,6 @@ def main() -> None:
                 f"embedded, one core, {size:,} execute_tool spans ({mb:,.0f} MB of OTLP/JSON): "
                 f"{rate:,.0f} events/s (target >= {TARGET_EVENTS_PER_S:,}: ratio {rate / TARGET_EVENTS_PER_S:.2f}); "
                 f"{cpu_us:.0f} us of CPU per event (a free core: {1e6 / cpu_us:,.0f} events/s); "
-                f"{got['decided']:,.0f} distinct decisions in {got['queries']:,.0f} engine queries; "
                 f"peak {got['peak_mb']:.0f} MB (target <= {TARGET_PEAK_MB})"
             )
             if size == args.spans and args.policy_sample > 0:

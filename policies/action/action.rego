@@ -12,10 +12,11 @@
 # allowed iff no violation names it. Violations carry their own severity because the callers read them directly,
 # without the METADATA pass.
 #
-# Written over the whole list of calls (`some i, call in calls` in each rule) rather than one call per evaluation,
-# and with what the roster and catalog say of a tool worked out once per agent and tool (`checkpointed`, ...):
-# a rule costs the engine about as much to start as to judge a call, so an audit of a million calls pays that a
-# thousand times, not a million (docs/audit.md, "Throughput").
+# Written over the whole list of calls rather than one call per evaluation: a rule costs the engine about as much
+# to start as to judge a call, so an audit of a million calls pays that a thousand times, not a million. The calls
+# are indexed by (agent, tool) pair once (`calls_to`); what the roster and catalog say of a pair is worked out once
+# per pair (`checkpointed`, `external`, `writes`), and each rule looks only at the calls of the pairs it is about
+# (docs/audit.md, "Throughput").
 package action
 
 import rego.v1
@@ -40,11 +41,15 @@ approved(call) if call.name in object.get(call, "approvals", [])
 # The calls made before this one in its task.
 history(call) := array.slice(input.logs[log], start, end) if [log, start, end] := call.history
 
-# Every (agent, tool) pair the calls name, and what the roster and the catalog say of each: worked out once per
-# pair, not once per call.
-named contains [call.context, call.name] if {
-	some call in calls
-	is_string(call.name)
+# The calls to each (agent, tool) pair, by index: [context, tool] -> {i, ...}.
+calls_to[pair] contains i if {
+	some i, call in calls
+	pair := [object.get(call, "context", null), object.get(call, "name", null)]
+}
+
+named contains pair if {
+	some pair, _ in calls_to
+	is_string(pair[1])
 }
 
 granted contains [context, name] if {
@@ -80,13 +85,15 @@ described contains name if {
 }
 
 incomplete contains [i, "the action decision input names no tool in call.name: refusing the call"] if {
-	some i, call in calls
-	not is_string(call.name)
+	some [_, name], indexes in calls_to
+	not is_string(name)
+	some i in indexes
 }
 
 incomplete contains [i, "the action decision input has no agent object for this call: refusing the call"] if {
-	some i, call in calls
-	not call.context in described
+	some [context, _], indexes in calls_to
+	not context in described
+	some i in indexes
 }
 
 # METADATA
@@ -108,9 +115,10 @@ deny contains {"call": i, "rule": "ACT-006", "severity": "critical", "msg": msg}
 #   severity: high
 #   controls: ["EU AI Act Art. 14", "NIST AI RMF MANAGE 2.4", "ISO/IEC 42001 A.9.4", "SOC 2 CC6.3"]
 deny contains {"call": i, "rule": "ACT-001", "severity": "high", "msg": msg} if {
-	some i, call in calls
-	is_string(call.name)
-	not [call.context, call.name] in granted
+	some pair in named
+	not pair in granted
+	some i in calls_to[pair]
+	call := calls[i]
 	msg := sprintf("%s called %s, which is not granted to it", [name_of(call), call.name])
 }
 
@@ -122,8 +130,9 @@ deny contains {"call": i, "rule": "ACT-001", "severity": "high", "msg": msg} if 
 #   severity: high
 #   controls: ["EU AI Act Art. 14", "NIST AI RMF MAP 3.5", "NIST AI RMF MANAGE 2.4", "ISO/IEC 42001 A.9.2"]
 deny contains {"call": i, "rule": "ACT-002", "severity": "high", "msg": msg} if {
-	some i, call in calls
-	[call.context, call.name] in checkpointed
+	some pair in checkpointed
+	some i in calls_to[pair]
+	call := calls[i]
 	not approved(call)
 	msg := sprintf("%s called %s without a human approval in this task", [name_of(call), call.name])
 }
@@ -133,19 +142,21 @@ deny contains {"call": i, "rule": "ACT-002", "severity": "high", "msg": msg} if 
 # (src/guardrail/core/personal_data.py states the shapes once), so the policy refuses to send exactly what every
 # record redacts; it arrives as the call's `personal_data`.
 found[i] := {[arg, what] | some [arg, what] in call.personal_data} if {
-	some i, call in calls
+	some pair in external
+	some i in calls_to[pair]
+	call := calls[i]
 	call.personal_data[0] # some: a list that is empty, or none at all, is the next rule's or nobody's
 	is_array(call.personal_data)
-	[call.context, call.name] in external
 	not approved(call)
 }
 
 # A call whose arguments nobody searched cannot be judged: refused like one that holds personal data (fail closed).
 found[i] := {["all arguments", "data nobody checked: the input gives no personal_data for this call"]} if {
-	some i, call in calls
-	[call.context, call.name] in external
-	not approved(call)
+	some pair in external
+	some i in calls_to[pair]
+	call := calls[i]
 	not is_array(object.get(call, "personal_data", null))
+	not approved(call)
 }
 
 # METADATA
@@ -181,10 +192,11 @@ holding(call) := sprintf("while holding %s", [concat(", ", scopes)]) if {
 #   severity: critical
 #   controls: ["EU AI Act Art. 14", "NIST AI RMF MANAGE 2.4", "ISO/IEC 42001 A.9.2", "SOC 2 CC6.3"]
 deny contains {"call": i, "rule": "ACT-004", "severity": "critical", "msg": msg} if {
-	some i, call in calls
-	[call.context, call.name] in writes
-	object.get(agent(call.context), "autonomy", "") == "autonomous"
-	tools.high_risk(call.name, roster_tools(call.context))
+	some [context, name] in writes
+	object.get(agent(context), "autonomy", "") == "autonomous"
+	tools.high_risk(name, roster_tools(context))
+	some i in calls_to[[context, name]]
+	call := calls[i]
 	msg := sprintf("%s is autonomous and called high-risk write tool %s", [name_of(call), call.name])
 }
 
@@ -196,8 +208,9 @@ deny contains {"call": i, "rule": "ACT-004", "severity": "critical", "msg": msg}
 #   severity: medium
 #   controls: ["SOC 2 PI1.3", "NIST AI RMF MEASURE 2.5"]
 deny contains {"call": i, "rule": "ACT-005", "severity": "medium", "msg": msg} if {
-	some i, call in calls
-	[call.context, call.name] in writes
+	some pair in writes
+	some i in calls_to[pair]
+	call := calls[i]
 	some earlier in history(call)
 	earlier.name == call.name
 	object.get(earlier, "allowed", true) != false
