@@ -4,8 +4,9 @@
 # input: {"contexts": {<agent name>: {"agent": <roster agent>, "tools": <roster tools>, "data_classes": <...>}},
 #         "logs": [[{"name": ..., "args": {...}, "allowed": bool}, ...], ...],
 #         "calls": [{"context": <agent name>, "name": <tool>, "args": {...}, "approvals": [tools a person approved
-#                    in this task], "history": [log, start, end]}, ...]}
-# A call's earlier calls in its task are logs[log][start:end]. Replay and the hook send one call (the hook two: as
+#                    in this task], "history": [log, start, end], "personal_data": [[argument path, what], ...]}, ...]}
+# A call's earlier calls in its task are logs[log][start:end]; its personal_data is what the redactor's search
+# found in its arguments (core/action.py). Replay and the hook send one call (the hook two: as
 # asked, and as if approved), the audit a thousand at a time; every call is judged on its own facts alone.
 #
 # deny: one {"call": <index in calls>, "rule": "ACT-00N", "msg": ..., "severity": ...} per violation; a call is
@@ -44,6 +45,7 @@ history(call) := array.slice(input.logs[log], start, end) if [log, start, end] :
 # The calls to each (agent, tool) pair, by index: [context, tool] -> {i, ...}.
 calls_to[pair] contains i if {
 	some i, call in calls
+	is_object(call)
 	pair := [object.get(call, "context", null), object.get(call, "name", null)]
 }
 
@@ -84,6 +86,13 @@ described contains name if {
 	is_object(object.get(context, "agent", null))
 }
 
+# Calls the index does not hold are not objects: looked for only when the counts differ.
+incomplete contains [i, "the action decision input has no call object: refusing the call"] if {
+	sum([count(indexes) | some indexes in calls_to]) != count(calls)
+	some i, call in calls
+	not is_object(call)
+}
+
 incomplete contains [i, "the action decision input names no tool in call.name: refusing the call"] if {
 	some [_, name], indexes in calls_to
 	not is_string(name)
@@ -105,6 +114,12 @@ incomplete contains [i, "the action decision input has no agent object for this 
 #   controls: ["NIST AI RMF MANAGE 2.4", "SOC 2 CC6.1"]
 deny contains {"call": i, "rule": "ACT-006", "severity": "critical", "msg": msg} if {
 	some [i, msg] in incomplete
+}
+
+# Without a list of calls nothing can be judged: the violation names no call, so every caller refuses them all.
+deny contains {"call": null, "rule": "ACT-006", "severity": "critical", "msg": msg} if {
+	not is_array(calls)
+	msg := "the action decision input's calls is not a list: refusing every call"
 }
 
 # METADATA

@@ -200,3 +200,19 @@ test_each_call_of_a_batch_is_judged_on_its_own if {
 	violations := action.deny with input as batch with data.catalog as fx.catalog
 	{[v.call, v.rule] | some v in violations} == {[1, "ACT-002"]}
 }
+
+test_a_call_that_is_not_an_object_is_refused if {
+	asked := one_call(base, [])
+	batch := object.union(asked, {"calls": [asked.calls[0], "garbage", 42]})
+	violations := action.deny with input as batch with data.catalog as fx.catalog
+	{[v.call, v.rule] | some v in violations} == {[1, "ACT-006"], [2, "ACT-006"]}
+}
+
+test_calls_that_are_not_a_list_are_all_refused if {
+	asked := one_call(base, [])
+	violations := action.deny with input as object.union(asked, {"calls": {"0": asked.calls[0]}})
+		with data.catalog as fx.catalog
+	some v in violations
+	v.call == null
+	v.rule == "ACT-006"
+}
