@@ -86,6 +86,9 @@ described contains name if {
 	is_object(object.get(context, "agent", null))
 }
 
+# Without a list of calls nothing can be judged: the violation names no call (null), so every caller refuses them all.
+incomplete contains [null, "the action decision input's calls is not a list: refusing every call"] if not is_array(calls)
+
 # Calls the index does not hold are not objects: looked for only when the counts differ.
 incomplete contains [i, "the action decision input has no call object: refusing the call"] if {
 	sum([count(indexes) | some indexes in calls_to]) != count(calls)
@@ -114,12 +117,6 @@ incomplete contains [i, "the action decision input has no agent object for this 
 #   controls: ["NIST AI RMF MANAGE 2.4", "SOC 2 CC6.1"]
 deny contains {"call": i, "rule": "ACT-006", "severity": "critical", "msg": msg} if {
 	some [i, msg] in incomplete
-}
-
-# Without a list of calls nothing can be judged: the violation names no call, so every caller refuses them all.
-deny contains {"call": null, "rule": "ACT-006", "severity": "critical", "msg": msg} if {
-	not is_array(calls)
-	msg := "the action decision input's calls is not a list: refusing every call"
 }
 
 # METADATA
