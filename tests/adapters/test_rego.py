@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -68,6 +70,24 @@ def test_runtime_builtin_error_is_engine_error_naming_the_query() -> None:
         engine.query("data.x.v", {"d": 0})
     assert "data.x.v" in str(info.value)
     assert info.value.exit_code == ExitCode.COULD_NOT_FINISH
+
+
+def test_a_failed_evaluation_leaves_no_reference_cycle() -> None:
+    """An engine must be freed where its last reference goes, by reference counting: a regorus Engine may only be
+    dropped on the thread that made it, and one left in a cycle is dropped by the collector on whichever thread it
+    runs (the MLflow or prefetch threads of `guardrail run`), which prints "Engine is unsendable" to stderr."""
+    engine = RegoEngine(PolicyBundle(modules=[("x.rego", "package x\nimport rego.v1\nv := 1 / input.d\n")]))
+    alive = weakref.ref(engine)
+    gc.disable()
+    try:
+        try:
+            engine.query("data.x.v", {"d": 0})
+        except EngineError:
+            pass
+        del engine
+        assert alive() is None
+    finally:
+        gc.enable()
 
 
 def test_an_engine_panic_is_an_engine_error_naming_the_query(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -321,10 +321,11 @@ class RegoEngine:
         try:
             return call()
         except BaseException as exc:
-            failure = _engine_failure(exc)
-            if not isinstance(failure, Exception):
+            # no local holds the failure: its traceback holds this frame, and so this engine, in a cycle that only
+            # the collector frees, on whichever thread it runs (a regorus Engine may only be dropped on its own)
+            if not isinstance(_engine_failure(exc), Exception):
                 self._engine = self._load()
-            raise self._error(failure, what) from None
+            raise self._error(_engine_failure(exc), what) from None
 
     def coverage(self) -> dict[str, Any]:
         report = json.loads(self._engine.get_coverage_report_as_json())
