@@ -22,7 +22,7 @@ def run_guarded(
     environment.update(env or {})
     environment["PYTHONPATH"] = os.pathsep.join([str(NETGUARD), environment.get("PYTHONPATH", "")])
     environment["GUARDRAIL_NETGUARD_LOG"] = str(log)
-    code = "import sys\nfrom guardrail.cli.main import main\nsys.exit(main(sys.argv[1:]))\n"
+    code = "from guardrail.cli.main import entry\nentry()\n"  # the console script's own way out (cli/main.finish)
     return subprocess.run(
         [sys.executable, "-c", code, *argv], cwd=cwd, env=environment, capture_output=True, text=True, timeout=600
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,10 @@ def test_ray_finds_what_the_embedded_engine_finds_offline(tmp_path: Path) -> Non
     args = ["audit", "examples/traces", "--roster", "examples/roster.yaml", "--no-track", "-f", "json"]
     embedded = run_cli(*args, "--out", "local", cwd=tmp_path)
     log = tmp_path / "net.log"
+    before = _ray_processes()
     ray = run_guarded([*args, "--engine", "ray", "--out", "ray"], tmp_path, log)
     assert ray.returncode == embedded.code == 1, ray.stderr[-3000:]
+    assert _outliving(before) == {}  # no Ray process (its agents included) outlives the command
     assert not log.exists() or log.read_text() == "", log.read_text()
     local, distributed = json.loads(embedded.out), json.loads(ray.stdout)
 
@@ -35,3 +38,29 @@ def test_ray_finds_what_the_embedded_engine_finds_offline(tmp_path: Path) -> Non
     assert distributed["engine"] == "ray"
     for key in ("events", "tool_calls", "model_calls", "records_by_source", "agents", "offices"):
         assert distributed["scorecard"][key] == local["scorecard"][key], key
+
+
+RAY_PROCESS = ("ray::", "raylet", "gcs_server", "ray/_private/workers/", "ray/dashboard/", "runtime_env/agent")
+
+
+def _ray_processes() -> dict[int, str]:
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if any(mark in command for mark in RAY_PROCESS):
+                found[int(entry.name)] = command[:120]
+    return found
+
+
+def _outliving(before: dict[int, str], within_s: float = 15.0) -> dict[int, str]:
+    """Ray processes that were not running before and still are `within_s` after the command ended."""
+    deadline = time.monotonic() + within_s
+    while True:
+        left = {pid: command for pid, command in _ray_processes().items() if pid not in before}
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)

@@ -12,7 +12,7 @@ the same tallies, so both engines report the same findings.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -163,6 +163,7 @@ def run_audit(options: AuditOptions) -> AuditReport:
     engine: PolicyEngine = open_engine(bundle, timeout_s=options.timeout_s, opa_url=options.opa_url)
     by_source: dict[str, int] = {}
     counters: RayCounters | TraceAssembler
+    stream: Iterator[tuple[TraceEvent, list[dict[str, Any]] | None]] = iter(())
     try:
         if options.engine == "ray":
             from guardrail.app.audit_ray import ray_judged_events
@@ -190,6 +191,8 @@ def run_audit(options: AuditOptions) -> AuditReport:
         by_source = dict(counters.by_source)
         rule_findings = audit_rule_findings(engine, tally.rules_input(options.since, options.until), metas, tally.where)
     finally:
+        if isinstance(stream, Generator):
+            stream.close()  # even when the loop above failed: a Ray audit's stream then shuts its Ray down
         engine.close()
     for finding in rule_findings:
         sink.add(finding)

@@ -146,6 +146,15 @@ def _drain(
     rows: Iterator[dict[str, Any]], counters: RayCounters
 ) -> Iterator[tuple[TraceEvent, list[dict[str, Any]] | None]]:
     try:
+        yield from _events(rows, counters)
+    finally:
+        ray_data.shutdown()  # a local Ray and every process it started end with the audit (a cluster stays up)
+
+
+def _events(
+    rows: Iterator[dict[str, Any]], counters: RayCounters
+) -> Iterator[tuple[TraceEvent, list[dict[str, Any]] | None]]:
+    try:
         for row in rows:
             if row["meta"]:
                 by_source, outside = pickle.loads(row["meta"])
