@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,10 +25,11 @@ def test_ray_finds_what_the_embedded_engine_finds_offline(tmp_path: Path) -> Non
     args = ["audit", "examples/traces", "--roster", "examples/roster.yaml", "--no-track", "-f", "json"]
     embedded = run_cli(*args, "--out", "local", cwd=tmp_path)
     log = tmp_path / "net.log"
-    before = _ray_processes()
+    before, homes = _ray_processes(), set(Path(tempfile.gettempdir()).glob("guardrail-ray-home-*"))
     ray = run_guarded([*args, "--engine", "ray", "--out", "ray"], tmp_path, log)
     assert ray.returncode == embedded.code == 1, ray.stderr[-3000:]
     assert _outliving(before) == {}  # no Ray process (its agents included) outlives the command
+    assert set(Path(tempfile.gettempdir()).glob("guardrail-ray-home-*")) == homes  # nor its temporary HOME
     assert not log.exists() or log.read_text() == "", log.read_text()
     local, distributed = json.loads(embedded.out), json.loads(ray.stdout)
 

@@ -54,6 +54,9 @@ def start(address: str | None, workers: int | None) -> int:
     return pool
 
 
+_homes: list[Path] = []  # the HOMEs of the local Rays started here
+
+
 @contextlib.contextmanager
 def _quiet_home() -> Iterator[None]:
     """Ray's processes with a HOME holding an empty `ray_bootstrap_config.yaml`.
@@ -64,7 +67,8 @@ def _quiet_home() -> Iterator[None]:
     """
     home = Path(tempfile.mkdtemp(prefix="guardrail-ray-home-"))
     (home / "ray_bootstrap_config.yaml").write_text("{}\n", encoding="utf-8")
-    atexit.register(shutil.rmtree, home, True)
+    _homes.append(home)
+    atexit.register(shutil.rmtree, home, True)  # if Ray was never shut down (shutdown() removes it first)
     before = os.environ.get("HOME")
     os.environ["HOME"] = str(home)
     try:
@@ -110,10 +114,13 @@ def grouped_pipeline(
 
 
 def shutdown() -> None:
+    """Ray and the processes it started here stopped, and their HOME removed."""
     import ray
 
     if ray.is_initialized():
         ray.shutdown()
+    while _homes:
+        shutil.rmtree(_homes.pop(), ignore_errors=True)
 
 
 __all__ = ["grouped_pipeline", "shutdown", "start"]
