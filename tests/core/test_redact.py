@@ -4,12 +4,16 @@ key-shaped literal is committed."""
 
 from __future__ import annotations
 
+import dataclasses
+import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from tests.policies.test_personal_data_policy import _corpus
 
+from guardrail.core import redact
 from guardrail.core.personal_data import luhn
 from guardrail.core.redact import Redactor
 from guardrail.core.redaction_rules import RedactionRules
@@ -189,3 +193,17 @@ def test_bundled_suites_show_no_phone_or_card_false_positives(repo_root: Path) -
             hits[kind] = hits.get(kind, 0) + 1
     assert set(hits) <= {"email"}, hits
     assert hits.get("email", 0) > 100
+
+
+def test_the_screens_change_no_answer() -> None:
+    """The cheap tests run before a rule's regex ('@' for an email, 7 digits for a number its check accepts, a
+    marker for a credential) only skip texts the rule would find nothing in."""
+    unscreened = redact.Redactor(
+        tuple(dataclasses.replace(rule, needs=None) for rule in (*redact._CREDENTIALS, *redact._PERSONAL))
+    )
+    rng = random.Random(5)
+    numbers = ["".join(rng.choice("0123456789 -.()+/") for _ in range(rng.randint(3, 24))) for _ in range(2000)]
+    texts = [*_corpus(), *numbers, *(f"call {n}" for n in numbers[:300]), "sk-test-1234567890abcdefghij", "a@b.co"]
+    screened = redact.Redactor.default()
+    assert [screened.text(t) for t in texts] == [unscreened.text(t) for t in texts]
+    assert sum(screened.text(t) != t for t in numbers) > 10  # the numbers exercise both answers

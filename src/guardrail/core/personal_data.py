@@ -26,6 +26,7 @@ CARD_PREFIXES = ("4", "34", "37", "36", "38", "39", "35", "62", "65", "6011")
 CARD_RANGES = ((2, 51, 55), (4, 2221, 2720), (3, 644, 649), (3, 300, 305))
 CARD_DIGITS = (13, 19)
 PHONE_DIGITS = (7, 15)
+MIN_DIGITS = min(CARD_DIGITS[0], PHONE_DIGITS[0])  # the fewest digits of any number `accept` takes
 
 
 def luhn(digits: str) -> bool:

@@ -53,10 +53,12 @@ class _Rule:
     kind: str
     regex: re.Pattern[str]
     accept: Callable[[str], bool] | None = None  # a check on the matched number (Luhn, digit count)
-    needs: str | None = None  # what a text must hold to match at all: "@", "digit", "marker" (checked once per text)
+    needs: str | None = None  # what a text must hold to match at all: "@", "number", "marker" (checked once per text)
 
 
 _has_digits = re.compile(r"\d").search
+# The numbers the checks accept (`accept`: phone, card) have at least MIN_DIGITS digits: a text with fewer holds none.
+_has_number = re.compile(rf"(?:[^0-9]*[0-9]){{{personal_data.MIN_DIGITS}}}").match
 
 
 _CREDENTIALS = tuple(_Rule("credential", shape.regex, needs="marker") for shape in secrets.CREDENTIAL_SHAPES)
@@ -69,7 +71,7 @@ def _may_hold_credential(text: str) -> bool:
 
 
 _PERSONAL = tuple(
-    _Rule(s.kind, s.regex, ACCEPT.get(s.accept or ""), "@" if s.kind == "email" else "digit")
+    _Rule(s.kind, s.regex, ACCEPT.get(s.accept or ""), "number" if s.accept else "@" if s.kind == "email" else None)
     for s in personal_data.SHAPES
 )
 
@@ -77,7 +79,7 @@ _PERSONAL = tuple(
 _HOLDS: dict[str, Callable[[str], bool]] = {
     "marker": _may_hold_credential,
     "@": lambda s: "@" in s,
-    "digit": lambda s: _has_digits(s) is not None,
+    "number": lambda s: _has_number(s) is not None,
 }
 
 
