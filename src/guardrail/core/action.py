@@ -8,7 +8,8 @@ Pure and free of pydantic: the live hook's start-up budget has no room for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 ACTION_QUERY = "data.action.deny"
@@ -28,16 +29,23 @@ def action_call(
     """One call in the policy's `calls`: who made it (a key of `contexts`), the tool and its arguments, the tools a
     person approved in its task, its earlier calls as [log, start, end] of `logs`, and the personal data its
     arguments hold (found here, by the redactor's own search: ACT-003 reads it)."""
-    from guardrail.core.redact import personal_data_in  # compiles the shapes: the hook's child does it, not its parent
-
     return {
         "context": context,
         "name": name,
         "args": args,
         "approvals": list(approvals),
         "history": list(history),
-        "personal_data": personal_data_in(args),
+        "personal_data": _search()(args),
     }
+
+
+@cache
+def _search() -> Callable[[Any], list[list[str]]]:
+    """core.redact's personal_data_in, imported on first use: it compiles the shapes, which the live hook's
+    parent need not wait for (its forked child searches)."""
+    from guardrail.core.redact import personal_data_in
+
+    return personal_data_in
 
 
 def action_input(
