@@ -39,14 +39,11 @@ name_of(call) := object.get(agent(object.get(call, "context", null)), "name", "t
 
 approved(call) if call.name in object.get(call, "approvals", [])
 
-# The calls made before this one in its task.
-history(call) := array.slice(input.logs[log], start, end) if [log, start, end] := call.history
-
-# The calls to each (agent, tool) pair, by index: [context, tool] -> {i, ...}.
+# The calls to each (agent, tool) pair, by index: [context, tool] -> {i, ...}. A call without both is in none
+# (ACT-006 refuses it).
 calls_to[pair] contains i if {
 	some i, call in calls
-	is_object(call)
-	pair := [object.get(call, "context", null), object.get(call, "name", null)]
+	pair := [call.context, call.name]
 }
 
 named contains pair if {
@@ -89,11 +86,12 @@ described contains name if {
 # Without a list of calls nothing can be judged: the violation names no call (null), so every caller refuses them all.
 incomplete contains [null, "the action decision input's calls is not a list: refusing every call"] if not is_array(calls)
 
-# Calls the index does not hold are not objects: looked for only when the counts differ.
-incomplete contains [i, "the action decision input has no call object: refusing the call"] if {
+# The calls the index does not hold: looked for only when it holds fewer than the input has.
+incomplete contains [i, "the action decision input has no call object with a context and a name: refusing the call"] if {
 	sum([count(indexes) | some indexes in calls_to]) != count(calls)
-	some i, call in calls
-	not is_object(call)
+	indexed := {i | some indexes in calls_to; some i in indexes}
+	some i, _ in calls
+	not i in indexed
 }
 
 incomplete contains [i, "the action decision input names no tool in call.name: refusing the call"] if {
@@ -223,7 +221,8 @@ deny contains {"call": i, "rule": "ACT-005", "severity": "medium", "msg": msg} i
 	some pair in writes
 	some i in calls_to[pair]
 	call := calls[i]
-	some earlier in history(call)
+	[log, start, end] := call.history
+	some earlier in array.slice(input.logs[log], start, end)
 	earlier.name == call.name
 	object.get(earlier, "allowed", true) != false
 	object.get(earlier, "args", {}) == object.get(call, "args", {})
