@@ -14,6 +14,8 @@ import yaml
 from tests.support.cli import CliResult, run_cli
 from tests.support.traces import agent_span, approval_span, chat_span, otlp, tool_span, write_jsonl
 
+from guardrail.app.audit_policy import ARGUMENTS_DEPTH
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "examples" / "traces"
 
@@ -145,6 +147,36 @@ def test_bad_trace_files_exit_2_naming_file_and_line(tmp_path: Path) -> None:
     assert audit(root, "broken.jsonl", "--since", "yesterday-ish").code == 2
     assert audit(root, "broken.jsonl", "--engine", "spark").code == 2
     assert audit(root, "broken.jsonl", "--agent", "nobody").code == 2
+
+
+def _nested(depth: int) -> Any:
+    """Arguments `depth` objects deep."""
+    value: Any = "x"
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_arguments_nested_deeper_than_the_engine_reads_are_bad_input(tmp_path: Path) -> None:
+    """The policy engine reads input nested at most 127 levels: arguments it cannot be sent are exit 2 naming the
+    trace file and line (found when the engine refuses a batch), not an engine failure of the whole audit (exit 3,
+    no location)."""
+    root = project(tmp_path)
+
+    def trace(depth: int) -> dict[str, Any]:  # a later call holds the deep one in its history, one level deeper
+        deep = tool_span("s1", 1, "crm.lookup_order", _nested(depth))
+        return otlp(deep, tool_span("s2", 2, "tickets.route", {"q": 1}), agent_span("support-triage"))
+
+    write_jsonl(root / "ok.jsonl", trace(ARGUMENTS_DEPTH))
+    assert audit(root, "ok.jsonl").code == 0  # as deep as can be judged
+    calm = otlp(tool_span("s0", 0, "crm.lookup_order", {"order_id": "LK-1"}), agent_span("support-triage"))
+    write_jsonl(root / "calm.jsonl", calm)
+    for depth in (ARGUMENTS_DEPTH + 1, 300):
+        (root / "deep.jsonl").write_text("\n".join(json.dumps(r) for r in [otlp(), trace(depth)]) + "\n")
+        result = audit(root, "calm.jsonl", "deep.jsonl")
+        assert result.code == 2, result.text
+        assert f"deep.jsonl:2: arguments: tool arguments nested {depth} levels deep" in result.err, result.err
+        assert "Traceback" not in result.text
 
 
 def test_since_and_until_select_the_window(tmp_path: Path) -> None:

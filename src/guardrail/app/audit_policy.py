@@ -22,10 +22,13 @@ from guardrail.core.action import ACTION_QUERY, action_call, action_context, vio
 from guardrail.core.audit import AuditFinding, TraceEvent
 from guardrail.core.findings import Location, finding_sets
 from guardrail.core.roster import Roster
-from guardrail.errors import EngineError
+from guardrail.errors import ConfigError, EngineError
 
 AUDIT_NAMESPACE = "audit"
 BATCH_SIZE = 1000
+# The embedded engine refuses input nested deeper than 127 levels, and an earlier call's arguments sit 4 levels
+# down a batch (logs[log][k].args): arguments deeper than this cannot be judged.
+ARGUMENTS_DEPTH = 127 - 4
 _SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
@@ -89,10 +92,16 @@ class BatchJudge:
             return []
         document = batch_document(items, self.contexts_json)
         as_text = getattr(self.engine, "eval_rule_json", None)  # the embedded engine: JSON text in and out
-        if as_text is not None:
-            answer = json.loads(as_text(ACTION_QUERY, document))
-        else:  # an OPA server
-            answer = self.engine.query(ACTION_QUERY, json.loads(document))
+        try:
+            if as_text is not None:
+                answer = json.loads(as_text(ACTION_QUERY, document))
+            else:  # an OPA server
+                answer = self.engine.query(ACTION_QUERY, json.loads(document))
+        except EngineError:
+            too_deep = _too_deep(items)  # looked for only when the engine failed
+            if too_deep is None:
+                raise
+            raise too_deep from None
         self.queries += 1
         self.decided += len(items)
         if not isinstance(answer, list):  # no action policy, or a deny that is no set: one error, not one per call
@@ -102,6 +111,34 @@ class BatchJudge:
                 hint="policies/action/ must define data.action.deny, a set of violations (policies/action/action.rego)",
             )
         return violations_by_call(answer, len(items))  # as the replay and the hook read an answer
+
+
+def _too_deep(items: Sequence[Judgeable]) -> ConfigError | None:
+    """Bad input, named where it was recorded: the first call whose arguments (or an earlier call's in its trace)
+    nest deeper than ARGUMENTS_DEPTH."""
+    for event, history in items:
+        for k, args in enumerate([event.args, *(call.get("args") for call in history.calls)]):
+            if (depth := _nesting(args)) > ARGUMENTS_DEPTH:
+                whose = "" if k == 0 else " (an earlier call's in this trace)"
+                return ConfigError(
+                    f"tool arguments nested {depth} levels deep{whose}: the policy engine reads at most "
+                    f"{ARGUMENTS_DEPTH}",
+                    path=event.file,
+                    line=event.line or None,
+                    field="arguments",
+                )
+    return None
+
+
+def _nesting(value: Any) -> int:
+    """How many objects and lists deep `value` goes, walked without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def event_location(event: TraceEvent) -> Location:
