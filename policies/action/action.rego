@@ -46,6 +46,7 @@ calls_to[pair] contains i if {
 	pair := [call.context, call.name]
 }
 
+# The pairs that name a tool (one whose name is not a string is refused by ACT-006).
 named contains pair if {
 	some pair, _ in calls_to
 	is_string(pair[1])
@@ -84,14 +85,17 @@ described contains name if {
 }
 
 # Without a list of calls nothing can be judged: the violation names no call (null), so every caller refuses them all.
-incomplete contains [null, "the action decision input's calls is not a list: refusing every call"] if not is_array(calls)
+incomplete contains [null, "the action decision input's calls is not a list: refusing every call"] if {
+	not is_array(calls)
+}
 
 # The calls the index does not hold: looked for only when it holds fewer than the input has.
-incomplete contains [i, "the action decision input has no call object with a context and a name: refusing the call"] if {
+incomplete contains [i, msg] if {
 	sum([count(indexes) | some indexes in calls_to]) != count(calls)
-	indexed := {i | some indexes in calls_to; some i in indexes}
+	indexed := {j | some indexes in calls_to; some j in indexes}
 	some i, _ in calls
 	not i in indexed
+	msg := "the action decision input has no call object with a context and a name: refusing the call"
 }
 
 incomplete contains [i, "the action decision input names no tool in call.name: refusing the call"] if {
