@@ -28,12 +28,15 @@ calls := object.get(input, "calls", [])
 
 contexts := object.get(input, "contexts", {})
 
-# The roster's facts about the agent a context names ({} when the input has none: ACT-006 refuses its calls).
-facts(context) := object.get(contexts, context, {})
+# The roster's facts about the agent a context names ({} when the input has none: ACT-006 refuses its calls), read
+# once per query.
+agents[context] := object.get(facts, "agent", {}) if some context, facts in contexts
 
-agent(context) := object.get(facts(context), "agent", {})
+tools_of[context] := object.get(facts, "tools", {}) if some context, facts in contexts
 
-roster_tools(context) := object.get(facts(context), "tools", {})
+agent(context) := object.get(agents, context, {})
+
+roster_tools(context) := object.get(tools_of, context, {})
 
 name_of(call) := object.get(agent(object.get(call, "context", null)), "name", "the agent")
 
@@ -193,7 +196,7 @@ deny contains {"call": i, "rule": "ACT-003", "severity": "high", "msg": msg} if 
 # Who holds what changes the story, not the verdict: personal data leaving an agent that declares no such scope is
 # a scope breach as well as a leak.
 holding(call) := sprintf("while holding %s", [concat(", ", scopes)]) if {
-	classes := object.get(facts(call.context), "data_classes", {})
+	classes := object.get(object.get(contexts, call.context, {}), "data_classes", {})
 	scopes := tools.sensitive_scopes(object.union({"data_scopes": []}, agent(call.context)), classes)
 	count(scopes) > 0
 } else := "although it declares no personal-data scope"
