@@ -14,7 +14,8 @@ from tests.support.traces import T0, agent_span, approval_span, otlp, tool_span,
 
 from guardrail.adapters.traces import Observation, observations, trace_files
 from guardrail.app.audit_score import Tally
-from guardrail.app.audit_stream import STREAM_COLLECTIONS, TraceAssembler, Window, collecting_rarely
+from guardrail.app.audit_stream import TraceAssembler, Window
+from guardrail.collector import RARE, collecting_rarely
 from guardrail.core.audit import TraceEvent
 
 REPO = Path(__file__).resolve().parents[2]
@@ -151,7 +152,7 @@ def test_an_audit_streams_with_rare_collections_and_leaves_the_collector_as_it_w
     before = gc.get_threshold()
     write_jsonl(project(tmp_path) / "t.jsonl", otlp(tool_span("s1", 1, "crm.lookup_order", {}), agent_span("refunds")))
     assert run_cli("audit", "t.jsonl", "--roster", "roster.yaml", "--no-track", cwd=tmp_path).code == 0
-    assert seen == [STREAM_COLLECTIONS]
+    assert seen == [RARE]
     assert gc.get_threshold() == before
     with pytest.raises(KeyError), collecting_rarely():
         raise KeyError("stop")

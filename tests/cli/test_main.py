@@ -103,11 +103,12 @@ def test_a_bounded_command_collects_rarely_and_leaves_the_collector_as_it_was(
     import gc
 
     from guardrail.cli import main as cli_main
+    from guardrail.collector import RARE
 
     seen: list[tuple[int, int, int]] = []
     monkeypatch.setattr(type(cli_main.app), "__call__", lambda *_, **__: seen.append(gc.get_threshold()) or 0)
     before = gc.get_threshold()
     assert cli_main.main(["roster", "check", str(tmp_path / "roster.yaml")]) == 0
     assert cli_main.main(["run", str(tmp_path / "eval.yaml")]) == 0
-    assert seen == [cli_main._RARE_COLLECTIONS, before]  # a run may work for long: the default collector
+    assert seen == [RARE, before]  # a run may work for long: the default collector
     assert gc.get_threshold() == before

@@ -32,12 +32,13 @@ from guardrail.app.audit_policy import (
     judged,
 )
 from guardrail.app.audit_score import Tally
-from guardrail.app.audit_stream import Judgeable, TraceAssembler, Window, collecting_rarely
+from guardrail.app.audit_stream import Judgeable, TraceAssembler, Window
 
 if TYPE_CHECKING:
     from guardrail.app.audit_ray import RayCounters
 from guardrail.app.engine import load_policies, open_engine
 from guardrail.app.governance import load_waivers
+from guardrail.collector import collecting_rarely
 from guardrail.core.audit import AuditFinding, AuditReport, TraceEvent
 from guardrail.core.findings import SEVERITY_ORDER, apply_waivers
 from guardrail.core.hashing import policies_hash

@@ -18,10 +18,8 @@ is recorded once, however many later calls have it in their history, and the pol
 
 from __future__ import annotations
 
-import gc
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
@@ -35,11 +33,6 @@ LOG_MAX = 2 * HISTORY_MAX  # a log at this length is continued in a new one hold
 IDLE_RECORDS = 20_000  # a trace not seen for this many records is complete
 MAX_BUFFERED = 50_000  # observations held at once, across traces
 REMEMBERED_TRACES = 20_000  # assembled traces whose state is kept, for records that arrive late
-# Python's cyclic collector while events stream (gc.set_threshold): a full collection rescans every long-lived
-# object (buffered records, remembered traces, the policy batch), and the default ran one every ~14,000 events, 14 us
-# of CPU per event (a third of the audit's Python side on 1,000,000 bench spans) to find 5 objects in 71 collections.
-# Young garbage is still collected (every 100,000 net allocations); the long-lived heap is bounded by the buffers.
-STREAM_COLLECTIONS = (100_000, 50, 1000)
 
 
 class History(NamedTuple):
@@ -159,17 +152,6 @@ class TraceAssembler:
             self._done.popitem(last=False)
 
 
-@contextmanager
-def collecting_rarely() -> Iterator[None]:
-    """Python's cyclic collector at STREAM_COLLECTIONS while an audit streams, as it was afterwards."""
-    thresholds = gc.get_threshold()
-    gc.set_threshold(*STREAM_COLLECTIONS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-
-
 def trace_key(observation: Observation) -> str:
     return observation.trace_id or observation.session_id or f"{observation.file}:{observation.line}"
 
@@ -286,13 +268,11 @@ __all__ = [
     "HISTORY_MAX",
     "IDLE_RECORDS",
     "NO_HISTORY",
-    "STREAM_COLLECTIONS",
     "History",
     "Judgeable",
     "TraceAssembler",
     "TraceState",
     "Window",
     "assemble_trace",
-    "collecting_rarely",
     "trace_key",
 ]

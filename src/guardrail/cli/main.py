@@ -18,6 +18,7 @@ from typing import NoReturn
 import typer
 
 import guardrail
+from guardrail.collector import collecting_rarely
 from guardrail.errors import ExitCode, GuardrailError
 
 app = typer.Typer(
@@ -55,11 +56,9 @@ COMMAND_NAMES: dict[str, tuple[str, ...]] = {
     **{name: (name,) for name in COMMAND_MODULES if name not in ("policy", "policy_bundle", "roster", "roster_import")},
 }
 _registered: set[str] = set()
-# Commands that read a bounded set of files and end: Python's cyclic collector, run every 700 allocations, rescans
-# the tens of thousands of long-lived objects their imports and parsing create, ~10% of a cold roster check or gate.
-# They run with it rarely; a run, an audit or a report keeps the default, since they may work for long.
+# Commands that read a bounded set of files and end run with the cyclic collector rarely (guardrail.collector); a
+# run, an audit or a report keeps the default, since they may work for long.
 BOUNDED_COMMANDS = frozenset({"roster", "gate", "policy"})
-_RARE_COLLECTIONS = (100_000, 50, 1000)
 
 
 def _command(argv: Sequence[str]) -> str | None:
@@ -95,12 +94,11 @@ def _root(
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the app, map our errors to the exit-code table."""
     args = list(argv) if argv is not None else sys.argv[1:]
-    thresholds = gc.get_threshold()
-    if _command(args) in BOUNDED_COMMANDS:
-        gc.set_threshold(*_RARE_COLLECTIONS)
+    collecting = collecting_rarely() if _command(args) in BOUNDED_COMMANDS else contextlib.nullcontext()
     try:
-        _register(args)
-        code = app(args=args, prog_name="guardrail", standalone_mode=False)
+        with collecting:
+            _register(args)
+            code = app(args=args, prog_name="guardrail", standalone_mode=False)
     except GuardrailError as exc:
         if exc.exit_code != ExitCode.FAILED or str(exc):
             label = {ExitCode.FAILED: "failed", ExitCode.BAD_INPUT: "error"}.get(exc.exit_code, "could not finish")
@@ -120,8 +118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             exc.show()
             return int(ExitCode.BAD_INPUT)
         raise
-    finally:
-        gc.set_threshold(*thresholds)
     if code == ExitCode.INTERRUPTED:  # typer turns Ctrl-C into Exit(130)
         typer.echo("guardrail: interrupted", err=True)
     return int(code) if isinstance(code, int) else int(ExitCode.OK)
