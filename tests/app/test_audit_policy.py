@@ -118,7 +118,7 @@ def oracle(engine: RegoEngine, events: list[TraceEvent]) -> list[Any]:
 
 def batched(engine: RegoEngine, items: list[Judgeable], batch_size: int) -> list[Any]:
     judge = BatchJudge(engine, CONTEXTS)
-    stream = judge_stream(items, judge, set(CONTEXTS), batch_size=batch_size)
+    stream = judge_stream(items, judge, batch_size=batch_size)
     return [sorted(v, key=_canonical) for _, v in stream if v is not None]
 
 

@@ -29,7 +29,6 @@ from guardrail.app.audit_policy import (
     action_finding,
     agent_contexts,
     audit_rule_findings,
-    judged,
 )
 from guardrail.app.audit_score import Tally
 from guardrail.app.audit_stream import Judgeable, TraceAssembler, Window
@@ -114,16 +113,13 @@ def list_price(model_id: str, input_tokens: int, output_tokens: int) -> float | 
 
 
 def judge_stream(
-    items: Iterable[Judgeable], judge: BatchJudge, roster_agents: set[str], *, batch_size: int = BATCH_SIZE
+    items: Iterable[Judgeable], judge: BatchJudge, *, batch_size: int = BATCH_SIZE
 ) -> Iterator[tuple[TraceEvent, list[dict[str, Any]] | None]]:
     """Each event with the action policy's violations (None for events the action policy does not judge)."""
     batch: list[Judgeable] = []
 
     def flush() -> Iterator[tuple[TraceEvent, list[dict[str, Any]] | None]]:
-        flags = [judged(j.event, roster_agents) for j in batch]
-        decided = iter(judge.violations([j for j, wanted in zip(batch, flags, strict=True) if wanted]))
-        for j, wanted in zip(batch, flags, strict=True):
-            yield j.event, next(decided) if wanted else None
+        yield from zip((j.event for j in batch), judge.verdicts(batch), strict=True)
         batch.clear()
 
     for item in items:
@@ -158,7 +154,6 @@ def run_audit(options: AuditOptions) -> AuditReport:
         raise ConfigError(f"unknown agent {options.default_agent!r}: not in {loaded.path}", field="--agent")
     window = Window(options.since, options.until)
     contexts = agent_contexts(roster)
-    roster_agents = set(contexts)
     tally = Tally(roster, list_price)
     sink = _Sink(options.max_listed)
     engine: PolicyEngine = open_engine(bundle, timeout_s=options.timeout_s, opa_url=options.opa_url)
@@ -182,7 +177,7 @@ def run_audit(options: AuditOptions) -> AuditReport:
         else:
             assembler = TraceAssembler(catalog_aliases(bundle), default_agent=options.default_agent, window=window)
             judge = BatchJudge(engine, contexts)
-            stream = judge_stream(local_events(files, assembler), judge, roster_agents)
+            stream = judge_stream(local_events(files, assembler), judge)
             counters = assembler
         with collecting_rarely():
             for event, violations in stream:

@@ -83,8 +83,15 @@ class BatchJudge:
 
     def __init__(self, engine: Decider, contexts: dict[str, dict[str, Any]]) -> None:
         self.engine, self.contexts = engine, contexts
+        self.agents = set(contexts)
         self.contexts_json = {name: to_json(context) for name, context in contexts.items() if name is not None}
         self.queries = self.decided = 0
+
+    def verdicts(self, items: Sequence[Judgeable]) -> list[list[dict[str, str]] | None]:
+        """For each event, the action policy's violations, or None for one it does not judge (`judged`)."""
+        wanted = [judged(j.event, self.agents) for j in items]
+        decided = iter(self.violations([j for j, judge in zip(items, wanted, strict=True) if judge]))
+        return [next(decided) if judge else None for judge in wanted]
 
     def violations(self, items: Sequence[Judgeable]) -> list[list[dict[str, str]]]:
         """The action policy's violations for each call (empty when allowed), in order."""

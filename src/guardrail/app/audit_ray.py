@@ -23,7 +23,7 @@ from typing import Any
 
 from guardrail.adapters import ray_data
 from guardrail.adapters.rego import PolicyBundle, RegoEngine
-from guardrail.app.audit_policy import BATCH_SIZE, BatchJudge, judged
+from guardrail.app.audit_policy import BATCH_SIZE, BatchJudge
 from guardrail.app.audit_stream import (
     History,
     Judgeable,
@@ -98,11 +98,8 @@ class PolicyJudge:
                 items.append(Judgeable(TraceEvent.model_validate(data), History.of(history)))
             else:
                 items.append(None)
-        wanted = [j for j in items if j is not None and judged(j.event, set(self.contexts))]
-        decided = iter(self.judge.violations(wanted))
-        verdicts = [
-            pickle.dumps(next(decided)) if j is not None and judged(j.event, set(self.contexts)) else b"" for j in items
-        ]
+        decided = iter(self.judge.verdicts([j for j in items if j is not None]))
+        verdicts = [b"" if j is None or (verdict := next(decided)) is None else pickle.dumps(verdict) for j in items]
         return {
             "time": list(batch["time"]),
             "item": list(batch["item"]),
