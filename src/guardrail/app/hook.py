@@ -123,17 +123,17 @@ def _decide(call: RuntimeCall, snapshot: Snapshot, settings: HookSettings) -> tu
     try:
         with Forked(lambda: _ask_policy(snapshot, agent, tool, call.args), "the action policy") as asking:
             logged = _redacted(call.args)  # on the other core, while the child evaluates
-            answer, approved = asking.result()
+            violations, if_approved = asking.result()
     except PolicyError as exc:
         raise _Refused(LiveDecision.refuse("hook.policy", str(exc), agent=agent, tool=tool)) from None
     except DeadlineExceeded:
         raise
     except GuardrailError as exc:
         raise _Refused(LiveDecision.refuse("hook.engine", str(exc), agent=agent, tool=tool)) from None
-    return live_decision(answer, approved, agent=agent, tool=tool), logged
+    return live_decision(violations, if_approved, agent=agent, tool=tool), logged
 
 
-def _ask_policy(snapshot: Snapshot, agent: str, tool: str, args: Any) -> tuple[Any, Any]:
+def _ask_policy(snapshot: Snapshot, agent: str, tool: str, args: Any) -> list[list[dict[str, str]]]:
     """In the child: the violations as the call stands and as if a person had approved the tool, in one query."""
     from guardrail.adapters.rego import PolicyBundle, RegoEngine
 
@@ -146,8 +146,7 @@ def _ask_policy(snapshot: Snapshot, agent: str, tool: str, args: Any) -> tuple[A
         args=args,
         and_if_approved=True,
     )
-    now, approved = violations_by_call(engine.query(ACTION_QUERY, asked), 2)
-    return now, approved
+    return violations_by_call(engine.query(ACTION_QUERY, asked), 2)
 
 
 def _redacted(args: Any) -> Any:

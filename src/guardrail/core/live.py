@@ -49,14 +49,13 @@ class LiveDecision:
 
 
 def live_decision(
-    violations: list[dict[str, str]], if_approved: list[dict[str, str]] | None, *, agent: str, tool: str
+    violations: list[dict[str, str]], if_approved: list[dict[str, str]], *, agent: str, tool: str
 ) -> LiveDecision:
-    """allow / ask / deny from the action policy's violations for the call as it stands and as if approved (None:
-    not asked). An answer that was no decision (core/action.py) holds both undecided, so it is never cured."""
+    """allow / ask / deny from the action policy's violations for the call as it stands and as if approved. An
+    answer that was no decision (core/action.py) holds both undecided, so it is never cured."""
     if not violations:
         return LiveDecision("allow", [], agent=agent, tool=tool)
-    cured = if_approved is not None and not if_approved
-    return LiveDecision("ask" if cured else "deny", violations, agent=agent, tool=tool)
+    return LiveDecision("deny" if if_approved else "ask", violations, agent=agent, tool=tool)
 
 
 __all__ = ["LiveDecision", "RuntimeCall", "live_decision"]

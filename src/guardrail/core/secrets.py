@@ -26,8 +26,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from guardrail.core.generated_data import render_data_file
-
 Path = tuple[Any, ...]
 
 
@@ -248,13 +246,15 @@ def policy_data() -> dict[str, Any]:
 def render_policy_data() -> str:
     """policies/data/credentials.yaml, byte for byte (YAML read as JSON: every string in double quotes)."""
     data = policy_data()
-    return render_data_file(
-        "secrets",
-        "policies/data/credentials.yaml",
-        "Mounted as data.credentials; read by GR-006 (policies/roster/secrets.rego).",
-        (f"  {json.dumps(what)}: {json.dumps(pattern)}" for what, pattern in data["shapes"].items()),
-        data,
-    )
+    lines = [
+        "# Generated from src/guardrail/core/secrets.py; edit that module, not this file, then regenerate:",
+        "#   python -m guardrail.core.secrets > policies/data/credentials.yaml",
+        "# Mounted as data.credentials; read by GR-006 (policies/roster/secrets.rego).",
+        "shapes:",
+        *(f"  {json.dumps(what)}: {json.dumps(pattern)}" for what, pattern in data["shapes"].items()),
+        *(f"{key}: {json.dumps(data[key])}" for key in data if key != "shapes"),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover
