@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from guardrail.core.audit import (
@@ -98,7 +98,6 @@ class Tally:
         self.first_time: datetime | None = None
         self.last_time: datetime | None = None
         self.events = 0
-        self._day_keys: dict[date, str] = {}  # a day's key, formatted once
 
     def add(self, event: TraceEvent, violations: list[dict[str, Any]] | None) -> None:
         self.events += 1
@@ -116,10 +115,7 @@ class Tally:
         if tally.first is None or _earlier(event, tally.first):
             tally.first = self._remember(event)
         tally.errors += event.error
-        date = time.date()
-        key = self._day_keys.get(date)
-        if key is None:
-            key = self._day_keys[date] = f"{time:%Y-%m-%d}"
+        key = time.date().isoformat()
         day = tally.days.get(key)
         if day is None:
             day = tally.days[key] = _Day()
